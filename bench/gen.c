@@ -1,0 +1,5 @@
+/* bench/gen.c - placeholder */
+int main(void)
+{
+    return 0;
+}

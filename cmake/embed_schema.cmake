@@ -1,0 +1,16 @@
+# Turns schema/NNN_*.sql into a C table of migrations, in file-name order.
+# Invoked as: cmake -DOUT=file.c -DDIR=schema -P embed_schema.cmake
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "/* generated from the schema folder by cmake/embed_schema.cmake; do not edit */\n")
+string(APPEND body "#include <stddef.h>\n\nconst char *const ct_schema_migrations[] = {\n")
+foreach(f ${files})
+  file(READ ${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n    \"" sql "${sql}")
+  get_filename_component(name ${f} NAME)
+  string(APPEND body "    /* ${name} */\n    \"${sql}\",\n")
+endforeach()
+string(APPEND body "    NULL,\n};\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,5 @@
+/* cmd/ctrail.c - placeholder until the CLI lands */
+int main(void)
+{
+    return 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * ctrail/ingest.h - turning source bytes into records.
+ *
+ * The parsers of every source format, and the format detection that import
+ * and the collectors share.  Parsers never touch the store: they hand each
+ * record to a sink, which takes it over.  Bad input is reported through the
+ * reject callback with the line (or document) number and a reason, and
+ * parsing goes on with the next line.
+ */
+#ifndef CTRAIL_INGEST_H
+#define CTRAIL_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ctrail/error.h"
+#include "ctrail/record.h"
+
+/* What the caller says the input is; AUTO detects it per document/line. */
+typedef enum ct_format {
+    CT_FMT_AUTO = 0,
+    CT_FMT_DOCKER,    /* docker events */
+    CT_FMT_INSPECT,   /* docker inspect output (array or object) */
+    CT_FMT_K8S_AUDIT, /* audit Event lines or EventList documents */
+    CT_FMT_SYSLOG,    /* RFC 3164/5424, wire (PRI, octet counting) or file */
+    CT_FMT_TEXT,      /* plain lines */
+} ct_format;
+
+/* "auto", "docker", ...; returns -1 for an unknown name. */
+int ct_format_from_name(const char *name);
+
+/* The sink takes over *rec (moves out of it; *rec is released after the call
+ * whatever it returns).  A non-OK status stops the input. */
+typedef ct_status (*ct_sink_fn)(void *ctx, ct_record *rec, ct_error *err);
+/* where: 1-based line number (or document number for pretty JSON). */
+typedef void (*ct_reject_fn)(void *ctx, uint64_t where, const char *reason);
+
+typedef struct ct_ingest_opts {
+    ct_format format;    /* CT_FMT_AUTO to detect */
+    int64_t ingest_ns;   /* stamped on every record; 0 = now */
+    int64_t ref_ns;      /* reference time for year-less syslog stamps (file mtime) */
+    const char *host;    /* borrowed or NULL: default host for records without one */
+    const char *origin;  /* borrowed or NULL: file name, folded into line dedup keys */
+    ct_sink_fn sink;
+    void *sink_ctx;      /* borrowed */
+    ct_reject_fn reject; /* may be NULL */
+    void *reject_ctx;    /* borrowed */
+} ct_ingest_opts;
+
+typedef struct ct_ingest_stats {
+    uint64_t accepted; /* records handed to the sink */
+    uint64_t rejected; /* lines or documents reported to reject */
+    uint64_t bytes;    /* input bytes consumed */
+} ct_ingest_stats;
+
+/* Parse a whole, already decompressed input held in memory.  Detects JSON
+ * lines, pretty-printed/concatenated JSON documents (with or without a UTF-8
+ * BOM), JSON arrays, EventList documents, AKS Event Hub batches, syslog with
+ * octet-counted framing, and plain lines.  Returns CT_OK when the input was
+ * read to its end (even with rejected lines); a sink error is returned as is. */
+ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
+                           ct_ingest_stats *stats, ct_error *err);
+
+/* Read a file ("-" = stdin), decompressing gzip or zstd by magic, and feed
+ * it to ct_ingest_buffer.  progress (may be NULL) is called now and then
+ * with bytes read so far and the total (0 when unknown). */
+typedef void (*ct_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progress_fn progress,
+                         void *progress_ctx, ct_ingest_stats *stats, ct_error *err);
+
+/* --- single-item parsers, shared with the live collectors --- */
+
+/* A Docker /events object (all three generations).  raw/raw_len are the
+ * exact bytes of obj in the input; rec gets owned copies. */
+ct_status ct_docker_event_parse(json_t *obj, const char *raw, size_t raw_len, ct_record *rec,
+                                ct_error *err);
+/* A container inspect object (GET /containers/{id}/json) or an exec inspect
+ * object (GET /exec/{id}/json). */
+ct_status ct_inspect_parse(json_t *obj, const char *raw, size_t raw_len, ct_record *rec,
+                           ct_error *err);
+/* One audit.k8s.io Event (v1 or v1beta1, apiVersion may be missing). */
+ct_status ct_k8s_audit_parse(json_t *obj, const char *raw, size_t raw_len, ct_record *rec,
+                             ct_error *err);
+/* A Docker json-file container log line {"log","stream","time"}. */
+ct_status ct_container_log_parse(json_t *obj, const char *raw, size_t raw_len, ct_record *rec,
+                                 ct_error *err);
+/* One syslog message (RFC 5424, RFC 3164 with or without PRI, or a syslog
+ * file line with an RFC 3339 or BSD stamp).  ref_ns fills a missing year. */
+ct_status ct_syslog_parse(const char *line, size_t len, int64_t ref_ns, ct_record *rec,
+                          ct_error *err);
+/* One auditd record line ("type=... msg=audit(SEC.MS:SERIAL): ..."). */
+ct_status ct_auditd_parse(const char *line, size_t len, ct_record *rec, ct_error *err);
+
+#endif
