@@ -1,5 +1,9 @@
-/* cmd/ctrail.c - placeholder until the CLI lands */
-int main(void)
+/*
+ * cmd/ctrail.c - the ctrail binary: everything is in the library.
+ */
+#include "ctrail/cli.h"
+
+int main(int argc, char **argv)
 {
-    return 0;
+    return ct_cli_main(argc, argv);
 }

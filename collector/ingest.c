@@ -1,0 +1,901 @@
+/*
+ * collector/ingest.c - from input bytes to records: detection and framing.
+ *
+ * ct_ingest_buffer() decides what the bytes are, cuts them into items and
+ * hands each item to its parser (docker.c, inspect.c, k8s_audit.c,
+ * container_log.c, syslog.c, auditd.c); ct_ingest_file() reads and
+ * decompresses a file first.  Detection (format AUTO), after a UTF-8 BOM:
+ *
+ *   first byte '{' or '['        JSON
+ *     first non-empty line is one complete value -> JSON lines: one item
+ *       per line; bad lines are rejected and reading goes on
+ *     else -> documents: consecutive (pretty-printed) values; a value
+ *       jansson cannot parse ends the input (its end cannot be known), and
+ *       the rest is rejected as one
+ *     each value: an array -> its elements; an EventList -> its items; an
+ *       AKS batch ({"records": [{"properties": {"log": "<Event JSON>"}}]})
+ *       -> each log string; an object -> classified by its keys
+ *   "^[1-9][0-9]* <[0-9]+>"      syslog with octet-counting framing
+ *   anything else                lines: auditd, syslog or plain text each
+ *
+ * Records keep their original bytes: a JSON item's raw is its exact span in
+ * the input (json_span.c), an AKS event's raw is the log string's bytes
+ * (trimmed of surrounding whitespace), a line's raw is the line without
+ * its CR/LF, a frame's raw is the frame without its length prefix or a
+ * trailing LF.
+ *
+ * Syslog files continue a message on lines starting with TAB (macOS
+ * system.log).  Such lines are appended to the syslog record before them,
+ * whose raw then spans all of its lines, LFs included; a TAB line that
+ * follows no syslog record is a record of its own.
+ *
+ * Line-based records (syslog, auditd, text) get the dedup key
+ * "[origin:]N:raw", N the line (or frame) number where the record starts,
+ * so that importing a file twice stores it once while identical lines at
+ * two places in one file are both kept.  JSON records use their source's
+ * key (docker, audit) or their raw bytes.
+ *
+ * A rejected item is reported with the 1-based line number where it starts
+ * (frame number for octet-counted input).  stats are added to, so one
+ * ct_ingest_stats can total several inputs.
+ */
+#include "ctrail/ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "codec.h"
+#include "ctrail/time.h"
+#include "json_span.h"
+#include "parse_util.h"
+
+#define NS_PER_SEC     1000000000LL
+#define MAX_JSON_DEPTH 8          /* arrays in arrays in ... before we give up */
+#define READ_CHUNK     (1u << 20) /* bytes per read() */
+#define INFLATE_STEP   (1u << 20) /* output room per decompression call */
+#define PROGRESS_STEP  (4u << 20) /* progress() about every 4 MiB read */
+
+static const char *const format_names[] = {
+    [CT_FMT_AUTO] = "auto",
+    [CT_FMT_DOCKER] = "docker",
+    [CT_FMT_INSPECT] = "inspect",
+    [CT_FMT_K8S_AUDIT] = "k8s_audit",
+    [CT_FMT_SYSLOG] = "syslog",
+    [CT_FMT_TEXT] = "text",
+};
+
+int ct_format_from_name(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+        if (strcmp(name, format_names[i]) == 0)
+            return (int)i;
+    if (strcmp(name, "k8s") == 0 || strcmp(name, "k8s-audit") == 0 || strcmp(name, "audit") == 0)
+        return CT_FMT_K8S_AUDIT;
+    return -1;
+}
+
+typedef struct ingest {
+    const ct_ingest_opts *opts; /* borrowed */
+    ct_ingest_stats *stats;     /* borrowed */
+    const char *buf;            /* borrowed: the whole input */
+    size_t len;
+    int64_t ingest_ns; /* stamped on every record */
+    int64_t ref_ns;    /* year-less and clock-less stamps */
+    size_t line_off;   /* line-number cache: line_no is the line of line_off */
+    uint64_t line_no;
+    int depth;       /* array nesting being walked */
+    int broken;      /* the JSON walk met bytes it cannot get past */
+    int sink_failed; /* a sink error is on its way out: do not reject */
+} ingest;
+
+/* Kinds of JSON object, by their keys. */
+typedef enum jkind {
+    J_NONE = 0,
+    J_DOCKER,
+    J_INSPECT,
+    J_K8S,
+    J_CLOG,
+    J_EVENTLIST,
+    J_AKS,
+} jkind;
+
+/* 1-based line number of buf[off]; cheap for increasing offsets. */
+static uint64_t line_at(ingest *in, size_t off)
+{
+    if (off < in->line_off) {
+        in->line_off = 0;
+        in->line_no = 1;
+    }
+    while (in->line_off < off) {
+        const char *nl = memchr(in->buf + in->line_off, '\n', off - in->line_off);
+
+        if (nl == NULL) {
+            in->line_off = off;
+            break;
+        }
+        in->line_no++;
+        in->line_off = (size_t)(nl - in->buf) + 1;
+    }
+    return in->line_no;
+}
+
+static void reject(ingest *in, uint64_t where, const char *reason)
+{
+    in->stats->rejected++;
+    if (in->opts->reject != NULL)
+        in->opts->reject(in->opts->reject_ctx, where, reason);
+}
+
+/* Stamp rec and hand it to the sink; rec is released whatever happens. */
+static ct_status emit(ingest *in, ct_record *rec, ct_error *err)
+{
+    ct_status rc;
+
+    rec->ingest_ns = in->ingest_ns;
+    if (rec->host == NULL && in->opts->host != NULL &&
+        (rec->host = ct_strdup(in->opts->host)) == NULL) {
+        ct_record_release(rec);
+        in->sink_failed = 1;
+        return pu_oom(err);
+    }
+    rc = in->opts->sink(in->opts->sink_ctx, rec, err);
+    ct_record_release(rec);
+    if (rc != CT_OK) {
+        in->sink_failed = 1;
+        return rc;
+    }
+    in->stats->accepted++;
+    return CT_OK;
+}
+
+/* A parser's verdict: emit, reject (CT_OK returned), or stop (NOMEM). */
+static ct_status settle(ingest *in, ct_status prc, ct_record *rec, const ct_error *perr,
+                        uint64_t where, ct_error *err)
+{
+    if (prc == CT_OK)
+        return emit(in, rec, err);
+    if (prc == CT_ERR_PARSE) {
+        reject(in, where, perr->msg);
+        return CT_OK;
+    }
+    *err = *perr;
+    in->sink_failed = 1;
+    return prc;
+}
+
+/* ---- JSON ---- */
+
+static int has(const json_t *o, const char *key)
+{
+    return json_object_get(o, key) != NULL;
+}
+
+static jkind classify(const json_t *o, ct_format fmt)
+{
+    const char *kind = pu_str(o, "kind");
+    int batch_ok = fmt == CT_FMT_AUTO || fmt == CT_FMT_K8S_AUDIT;
+
+    if (batch_ok && kind != NULL && strcmp(kind, "EventList") == 0 &&
+        json_is_array(json_object_get(o, "items")))
+        return J_EVENTLIST;
+    if (batch_ok && json_is_array(json_object_get(o, "records")))
+        return J_AKS;
+    switch (fmt) {
+    case CT_FMT_DOCKER:
+        return J_DOCKER;
+    case CT_FMT_INSPECT:
+        return J_INSPECT;
+    case CT_FMT_K8S_AUDIT:
+        return J_K8S;
+    default:
+        break;
+    }
+    if (has(o, "auditID") || (kind != NULL && strcmp(kind, "Event") == 0 && has(o, "stage")))
+        return J_K8S;
+    if ((has(o, "Action") || (has(o, "status") && (has(o, "id") || has(o, "from")))) &&
+        (has(o, "time") || has(o, "timeNano")))
+        return J_DOCKER;
+    if ((has(o, "Id") && (has(o, "State") || has(o, "Config") || has(o, "HostConfig"))) ||
+        (has(o, "ID") && has(o, "ContainerID") && has(o, "ProcessConfig")))
+        return J_INSPECT;
+    /* json-file lines; Docker's partial-message pieces may carry only "log". */
+    if (json_is_string(json_object_get(o, "log")) &&
+        (has(o, "stream") || has(o, "time") || json_object_size(o) == 1))
+        return J_CLOG;
+    return J_NONE;
+}
+
+static ct_status ingest_aks(ingest *in, const json_t *batch, uint64_t where, ct_error *err);
+
+/* One object whose bytes are raw[0..raw_len) (not necessarily in buf). */
+static ct_status ingest_object(ingest *in, json_t *v, const char *raw, size_t raw_len,
+                               uint64_t where, int nested, ct_error *err)
+{
+    ct_record rec = {0};
+    ct_error perr = {0};
+    ct_status prc;
+
+    if (!json_is_object(v)) {
+        reject(in, where, "json value is not an object");
+        return CT_OK;
+    }
+    switch (classify(v, in->opts->format)) {
+    case J_DOCKER:
+        prc = ct_docker_event_parse(v, raw, raw_len, &rec, &perr);
+        break;
+    case J_INSPECT:
+        prc = pu_inspect_parse_at(v, raw, raw_len, in->ingest_ns, &rec, &perr);
+        break;
+    case J_K8S:
+        prc = ct_k8s_audit_parse(v, raw, raw_len, &rec, &perr);
+        break;
+    case J_CLOG:
+        prc = ct_container_log_parse(v, raw, raw_len, &rec, &perr);
+        break;
+    case J_AKS:
+        if (!nested)
+            return ingest_aks(in, v, where, err);
+        reject(in, where, "batch nested in a batch is not supported");
+        return CT_OK;
+    case J_EVENTLIST:
+        reject(in, where, "EventList nested in a batch is not supported");
+        return CT_OK;
+    default:
+        reject(in, where,
+               "unrecognised json object (not a docker event, inspect output, audit event or "
+               "container log line)");
+        return CT_OK;
+    }
+    return settle(in, prc, &rec, &perr, where, err);
+}
+
+static ct_status span_item(void *ctx, json_t *v, size_t start, size_t end, ct_error *err);
+
+/* Walk the array (member NULL) or the object's member array at
+ * buf[start..end); *ret_end is where it stopped.  Malformed bytes are
+ * rejected, from where they start, and set in->broken. */
+static ct_status walk(ingest *in, size_t start, size_t end, const char *member, size_t *ret_end,
+                      ct_error *err)
+{
+    ct_error werr = {0};
+    size_t stop = end, err_off = start;
+    ct_status rc;
+
+    if (in->depth >= MAX_JSON_DEPTH) {
+        reject(in, line_at(in, start), "json arrays are nested too deep");
+        *ret_end = end;
+        return CT_OK;
+    }
+    in->depth++;
+    if (member != NULL)
+        rc = json_span_member_array(in->buf, end, start, member, span_item, in, &stop, &err_off,
+                                    &werr);
+    else
+        rc = json_span_array(in->buf, end, start, span_item, in, &stop, &err_off, &werr);
+    in->depth--;
+    *ret_end = stop;
+    if (rc == CT_OK)
+        return CT_OK;
+    if (in->sink_failed || rc != CT_ERR_PARSE) {
+        *err = werr;
+        in->sink_failed = 1;
+        return rc;
+    }
+    {
+        char reason[sizeof(werr.msg) + 40];
+
+        (void)snprintf(reason, sizeof(reason), "%s; rest of input skipped", werr.msg);
+        reject(in, line_at(in, err_off), reason);
+    }
+    in->broken = 1;
+    return CT_OK;
+}
+
+/* One parsed JSON value whose bytes are buf[start..end). */
+static ct_status ingest_value(ingest *in, json_t *v, size_t start, size_t end, ct_error *err)
+{
+    uint64_t where = line_at(in, start);
+    size_t stop;
+
+    if (json_is_array(v))
+        return walk(in, start, end, NULL, &stop, err);
+    if (json_is_object(v) && classify(v, in->opts->format) == J_EVENTLIST)
+        return walk(in, start, end, "items", &stop, err);
+    return ingest_object(in, v, in->buf + start, end - start, where, 0, err);
+}
+
+static ct_status span_item(void *ctx, json_t *v, size_t start, size_t end, ct_error *err)
+{
+    return ingest_value(ctx, v, start, end, err);
+}
+
+/* AKS diagnostic-log batch: each records[].properties.log is a string
+ * holding one Event's JSON, which is the evidence we keep. */
+static ct_status ingest_aks(ingest *in, const json_t *batch, uint64_t where, ct_error *err)
+{
+    json_t *recs = json_object_get(batch, "records"), *r;
+    size_t i;
+
+    json_array_foreach(recs, i, r) {
+        json_t *log = json_object_get(pu_obj(r, "properties"), "log"), *ev = NULL;
+        const char *s;
+        size_t n, a = 0, b = 0;
+        ct_error jerr = {0};
+        ct_status rc;
+
+        if (!json_is_string(log)) {
+            reject(in, where, "aks record has no properties.log string");
+            continue;
+        }
+        s = json_string_value(log);
+        n = json_string_length(log);
+        if (json_span_value(s, n, 0, &ev, &a, &b, &jerr) != CT_OK) {
+            char reason[sizeof(jerr.msg) + 40];
+
+            (void)snprintf(reason, sizeof(reason), "aks record properties.log: %s", jerr.msg);
+            reject(in, where, reason);
+            continue;
+        }
+        if (json_span_skip_ws(s, n, b) != n) {
+            json_decref(ev);
+            reject(in, where, "aks record properties.log has bytes after its json value");
+            continue;
+        }
+        rc = ingest_object(in, ev, s + a, b - a, where, 1, err);
+        json_decref(ev);
+        if (rc != CT_OK)
+            return rc;
+    }
+    return CT_OK;
+}
+
+/* One value per line; blank lines are skipped. */
+static ct_status ingest_json_lines(ingest *in, size_t off, ct_error *err)
+{
+    uint64_t lineno = line_at(in, off);
+
+    while (off < in->len) {
+        const char *nl = memchr(in->buf + off, '\n', in->len - off);
+        size_t end = nl != NULL ? (size_t)(nl - in->buf) : in->len;
+        size_t next = nl != NULL ? end + 1 : in->len, s, vs = 0, ve = 0;
+
+        if (end > off && in->buf[end - 1] == '\r')
+            end--;
+        s = json_span_skip_ws(in->buf, end, off);
+        if (s < end) {
+            json_t *v = NULL;
+            ct_error jerr = {0};
+            ct_status rc = CT_OK;
+
+            if (json_span_value(in->buf, end, s, &v, &vs, &ve, &jerr) != CT_OK)
+                reject(in, lineno, jerr.msg);
+            else if (json_span_skip_ws(in->buf, end, ve) != end)
+                reject(in, lineno, "bytes after the json value on this line");
+            else
+                rc = ingest_value(in, v, vs, ve, err);
+            json_decref(v);
+            in->broken = 0; /* the next line starts afresh */
+            if (rc != CT_OK)
+                return rc;
+        }
+        lineno++;
+        off = next;
+    }
+    return CT_OK;
+}
+
+/* Consecutive values, pretty-printed or not, separated by whitespace. */
+static ct_status ingest_json_docs(ingest *in, size_t off, ct_error *err)
+{
+    for (;;) {
+        json_t *v = NULL;
+        ct_error jerr = {0};
+        size_t s = 0, e = 0;
+        ct_status rc;
+
+        off = json_span_skip_ws(in->buf, in->len, off);
+        if (off >= in->len)
+            return CT_OK;
+        if (in->buf[off] == '[') {
+            /* element by element: a damaged array keeps its good head */
+            rc = walk(in, off, in->len, NULL, &e, err);
+            if (rc != CT_OK || in->broken)
+                return rc;
+            off = e;
+            continue;
+        }
+        if (json_span_value(in->buf, in->len, off, &v, &s, &e, &jerr) != CT_OK) {
+            char reason[sizeof(jerr.msg) + 40];
+
+            (void)snprintf(reason, sizeof(reason), "%s; rest of input skipped", jerr.msg);
+            reject(in, line_at(in, off), reason);
+            return CT_OK;
+        }
+        rc = ingest_value(in, v, s, e, err);
+        json_decref(v);
+        if (rc != CT_OK || in->broken)
+            return rc;
+        off = e;
+    }
+}
+
+/* JSON lines when the first non-empty line is one whole value, or when
+ * the input does not even start like a document; else documents. */
+static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
+{
+    size_t first = json_span_skip_ws(in->buf, in->len, off);
+    const char *nl = memchr(in->buf + first, '\n', in->len - first);
+    size_t end = nl != NULL ? (size_t)(nl - in->buf) : in->len, s = 0, e = 0;
+    json_t *v = NULL;
+    int lines;
+
+    if (in->buf[first] != '{' && in->buf[first] != '[')
+        lines = 1;
+    else
+        lines = json_span_value(in->buf, end, first, &v, &s, &e, NULL) == CT_OK &&
+                json_span_skip_ws(in->buf, end, e) == end;
+    json_decref(v);
+    return lines ? ingest_json_lines(in, off, err) : ingest_json_docs(in, off, err);
+}
+
+/* ---- lines and frames ---- */
+
+/* dedup = "[origin:]n:raw" (raw's bytes, up to a NUL if it has one). */
+static int line_key(ingest *in, ct_record *rec, uint64_t n)
+{
+    char head[64];
+    const char *origin = in->opts->origin;
+    size_t hlen, olen = origin != NULL ? strlen(origin) + 1 : 0;
+    int k = snprintf(head, sizeof(head), "%llu:", (unsigned long long)n);
+
+    hlen = (size_t)k;
+    if (rec->raw_len > SIZE_MAX - olen - hlen - 1)
+        return -1;
+    rec->dedup = malloc(olen + hlen + rec->raw_len + 1);
+    if (rec->dedup == NULL)
+        return -1;
+    if (origin != NULL) {
+        memcpy(rec->dedup, origin, olen - 1);
+        rec->dedup[olen - 1] = ':';
+    }
+    memcpy(rec->dedup + olen, head, hlen);
+    memcpy(rec->dedup + olen + hlen, rec->raw, rec->raw_len);
+    rec->dedup[olen + hlen + rec->raw_len] = '\0';
+    return 0;
+}
+
+static ct_status text_parse(ingest *in, const char *line, size_t len, ct_record *rec,
+                            ct_error *err)
+{
+    ct_record r = {0};
+    size_t used = 0;
+
+    r.source = CT_SRC_TEXT;
+    r.ingest_ns = in->ingest_ns;
+    if (ct_time_parse_rfc3339_prefix(line, len, &r.ts_ns, &used, NULL) != CT_OK)
+        r.ts_ns = in->ref_ns;
+    r.kind = ct_strdup("text.line");
+    r.raw = ct_strndup(line, len);
+    r.raw_len = len;
+    if (r.kind == NULL || r.raw == NULL || pu_set_cid(&r, line, len) != 0) {
+        ct_record_release(&r);
+        return pu_oom(err);
+    }
+    ct_record_move(rec, &r);
+    return CT_OK;
+}
+
+typedef enum lkind { L_TEXT, L_SYSLOG, L_AUDITD } lkind;
+
+static lkind line_kind(const ingest *in, const char *line, size_t len)
+{
+    switch (in->opts->format) {
+    case CT_FMT_TEXT:
+        return L_TEXT;
+    case CT_FMT_SYSLOG:
+        return L_SYSLOG;
+    default:
+        break;
+    }
+    if (pu_auditd_detect(line, len))
+        return L_AUDITD;
+    if (pu_syslog_detect(line, len))
+        return L_SYSLOG;
+    return L_TEXT;
+}
+
+/* Parse one line-based item and emit it with its line key. */
+static ct_status ingest_item(ingest *in, lkind kind, const char *p, size_t n, uint64_t where,
+                             ct_error *err)
+{
+    ct_record rec = {0};
+    ct_error perr = {0};
+    ct_status prc;
+
+    if (kind == L_AUDITD)
+        prc = ct_auditd_parse(p, n, &rec, &perr);
+    else if (kind == L_SYSLOG)
+        prc = ct_syslog_parse(p, n, in->ref_ns, &rec, &perr);
+    else
+        prc = text_parse(in, p, n, &rec, &perr);
+    if (prc == CT_OK && line_key(in, &rec, where) != 0) {
+        ct_record_release(&rec);
+        prc = pu_oom(&perr);
+    }
+    return settle(in, prc, &rec, &perr, where, err);
+}
+
+static int is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* "^[1-9][0-9]* <[0-9]+>": RFC 6587 octet counting. */
+static int octet_counted(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    if (len == 0 || s[0] < '1' || s[0] > '9')
+        return 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i + 3 > len || s[i] != ' ' || s[i + 1] != '<')
+        return 0;
+    i += 2;
+    if (i >= len || s[i] < '0' || s[i] > '9')
+        return 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i < len && s[i] == '>';
+}
+
+/* "LEN SP MSG" frames, back to back (LFs between them tolerated). */
+static ct_status ingest_frames(ingest *in, size_t off, ct_error *err)
+{
+    const char *buf = in->buf;
+    uint64_t n = 0;
+
+    for (;;) {
+        size_t i, count = 0, mlen;
+        char reason[128];
+        ct_status rc;
+
+        while (off < in->len && (buf[off] == '\n' || buf[off] == '\r' || buf[off] == ' '))
+            off++;
+        if (off >= in->len)
+            return CT_OK;
+        n++;
+        for (i = off; i < in->len && buf[i] >= '0' && buf[i] <= '9' && i - off < 10; i++)
+            count = count * 10 + (size_t)(buf[i] - '0');
+        if (i == off || buf[off] == '0' || i >= in->len || buf[i] != ' ') {
+            reject(in, n, "malformed octet-counting frame header; rest of input skipped");
+            return CT_OK;
+        }
+        i++;
+        if (count > in->len - i) {
+            (void)snprintf(reason, sizeof(reason),
+                           "truncated frame: %zu bytes declared, %zu left; rest of input skipped",
+                           count, in->len - i);
+            reject(in, n, reason);
+            return CT_OK;
+        }
+        off = i + count;
+        mlen = count;
+        if (mlen > 0 && buf[i + mlen - 1] == '\n')
+            mlen--;
+        if (mlen > 0 && buf[i + mlen - 1] == '\r')
+            mlen--;
+        rc = ingest_item(in, in->opts->format == CT_FMT_TEXT ? L_TEXT : L_SYSLOG, buf + i, mlen,
+                         n, err);
+        if (rc != CT_OK)
+            return rc;
+    }
+}
+
+static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
+{
+    const char *buf = in->buf;
+    uint64_t lineno;
+
+    if (in->opts->format != CT_FMT_TEXT && octet_counted(buf + off, in->len - off))
+        return ingest_frames(in, off, err);
+    lineno = line_at(in, off);
+    while (off < in->len) {
+        const char *nl = memchr(buf + off, '\n', in->len - off);
+        size_t end = nl != NULL ? (size_t)(nl - buf) : in->len;
+        size_t next = nl != NULL ? end + 1 : in->len;
+        uint64_t used = 1;
+        lkind kind;
+        ct_status rc;
+
+        if (end > off && buf[end - 1] == '\r')
+            end--;
+        if (is_blank(buf + off, end - off)) {
+            lineno++;
+            off = next;
+            continue;
+        }
+        kind = line_kind(in, buf + off, end - off);
+        /* TAB-led lines continue a syslog message (see the file comment) */
+        while (kind == L_SYSLOG && next < in->len && buf[next] == '\t') {
+            nl = memchr(buf + next, '\n', in->len - next);
+            end = nl != NULL ? (size_t)(nl - buf) : in->len;
+            next = nl != NULL ? end + 1 : in->len;
+            if (end > off && buf[end - 1] == '\r')
+                end--;
+            used++;
+        }
+        rc = ingest_item(in, kind, buf + off, end - off, lineno, err);
+        if (rc != CT_OK)
+            return rc;
+        lineno += used;
+        off = next;
+    }
+    return CT_OK;
+}
+
+ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
+                           ct_ingest_stats *stats, ct_error *err)
+{
+    ct_ingest_stats local = {0};
+    ingest in = {0};
+    size_t off = 0, first;
+    ct_status rc;
+    int json;
+
+    if (opts == NULL || opts->sink == NULL)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "ingest needs a sink");
+    if (buf == NULL && len > 0)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "ingest buffer is NULL");
+    if ((unsigned)opts->format > CT_FMT_TEXT)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "unknown input format %d", (int)opts->format);
+    in.opts = opts;
+    in.stats = stats != NULL ? stats : &local;
+    in.buf = buf;
+    in.len = len;
+    in.ingest_ns = opts->ingest_ns != 0 ? opts->ingest_ns : ct_time_now_ns();
+    in.ref_ns = opts->ref_ns != 0 ? opts->ref_ns : in.ingest_ns;
+    in.line_no = 1;
+
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        off = 3;
+    first = json_span_skip_ws(buf, len, off);
+    if (first >= len) {
+        in.stats->bytes += len;
+        return CT_OK;
+    }
+    switch (opts->format) {
+    case CT_FMT_DOCKER:
+    case CT_FMT_INSPECT:
+    case CT_FMT_K8S_AUDIT:
+        json = 1;
+        break;
+    case CT_FMT_AUTO:
+        json = buf[first] == '{' || buf[first] == '[';
+        break;
+    default:
+        json = 0;
+        break;
+    }
+    rc = json ? ingest_json(&in, off, err) : ingest_lines(&in, off, err);
+    in.stats->bytes += len;
+    return rc;
+}
+
+/* ---- files ---- */
+
+typedef struct reader {
+    int fd;
+    const char *path;
+    uint64_t done, total, next_report;
+    ct_progress_fn progress;
+    void *progress_ctx;
+} reader;
+
+/* Fill buf with up to cap bytes (fewer only at the end of input). */
+static ct_status read_chunk(reader *r, char *buf, size_t cap, size_t *ret_n, ct_error *err)
+{
+    size_t n = 0;
+
+    while (n < cap) {
+        ssize_t k = read(r->fd, buf + n, cap - n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return ct_error_set(err, CT_ERR_IO, errno, "cannot read '%s'", r->path);
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    r->done += n;
+    if (r->progress != NULL && r->done >= r->next_report) {
+        r->progress(r->progress_ctx, r->done, r->total);
+        r->next_report = r->done + PROGRESS_STEP;
+    }
+    *ret_n = n;
+    return CT_OK;
+}
+
+/* Inflate in[0..n) into out; *ended says a gzip member was completed (a new
+ * one may follow: concatenated members are one stream, as gzip -d says). */
+static ct_status gunzip_chunk(z_stream *zs, int *ended, const char *in, size_t n, ct_bytes *out,
+                              const char *path, ct_error *err)
+{
+    zs->next_in = (Bytef *)(uintptr_t)in;
+    zs->avail_in = (uInt)n;
+    for (;;) {
+        int zr;
+
+        if (*ended) {
+            if (zs->avail_in == 0)
+                return CT_OK;
+            if (inflateReset(zs) != Z_OK)
+                return ct_error_set(err, CT_ERR_PARSE, 0, "cannot restart gzip stream of '%s'",
+                                    path);
+            *ended = 0;
+        }
+        if (ct_bytes_reserve(out, INFLATE_STEP) != 0)
+            return pu_oom(err);
+        zs->next_out = (Bytef *)out->data + out->len;
+        zs->avail_out = INFLATE_STEP;
+        zr = inflate(zs, Z_NO_FLUSH);
+        out->len += INFLATE_STEP - zs->avail_out;
+        if (zr == Z_STREAM_END) {
+            *ended = 1;
+            continue;
+        }
+        if (zr == Z_BUF_ERROR || (zr == Z_OK && zs->avail_in == 0 && zs->avail_out != 0))
+            return CT_OK; /* wants more input */
+        if (zr != Z_OK)
+            return ct_error_set(err, CT_ERR_PARSE, 0, "corrupt gzip data in '%s': %s", path,
+                                zs->msg != NULL ? zs->msg : "inflate failed");
+    }
+}
+
+static ct_status unzstd_chunk(ZSTD_DCtx *dctx, size_t *last, const char *in, size_t n,
+                              ct_bytes *out, const char *path, ct_error *err)
+{
+    ZSTD_inBuffer ib = {in, n, 0};
+
+    for (;;) {
+        ZSTD_outBuffer ob;
+        size_t zr;
+
+        if (ct_bytes_reserve(out, INFLATE_STEP) != 0)
+            return pu_oom(err);
+        ob.dst = out->data + out->len;
+        ob.size = INFLATE_STEP;
+        ob.pos = 0;
+        zr = ZSTD_decompressStream(dctx, &ob, &ib);
+        if (ZSTD_isError(zr))
+            return ct_error_set(err, CT_ERR_PARSE, 0, "corrupt zstd data in '%s': %s", path,
+                                ZSTD_getErrorName(zr));
+        out->len += ob.pos;
+        *last = zr;
+        if (ib.pos == ib.size && ob.pos < ob.size)
+            return CT_OK;
+    }
+}
+
+typedef enum zkind { Z_PLAIN, Z_GZIP, Z_ZSTD } zkind;
+
+/* Read the whole input into out, decompressing by magic bytes. */
+static ct_status read_all(reader *r, ct_bytes *out, ct_error *err)
+{
+    char *chunk = malloc(READ_CHUNK);
+    z_stream zs;
+    ZSTD_DCtx *dctx = NULL;
+    int z_inited = 0, ended = 0;
+    size_t n = 0, zlast = 0;
+    zkind kind = Z_PLAIN;
+    ct_status rc;
+
+    memset(&zs, 0, sizeof(zs));
+    if (chunk == NULL)
+        return pu_oom(err);
+    rc = read_chunk(r, chunk, READ_CHUNK, &n, err);
+    if (rc != CT_OK)
+        goto out;
+    if (n >= 2 && (unsigned char)chunk[0] == 0x1f && (unsigned char)chunk[1] == 0x8b) {
+        kind = Z_GZIP;
+        if (inflateInit2(&zs, 15 + 16) != Z_OK) {
+            rc = pu_oom(err);
+            goto out;
+        }
+        z_inited = 1;
+    } else if (n >= 4 && memcmp(chunk, "\x28\xB5\x2F\xFD", 4) == 0) {
+        kind = Z_ZSTD;
+        dctx = ZSTD_createDCtx();
+        if (dctx == NULL) {
+            rc = pu_oom(err);
+            goto out;
+        }
+    }
+    while (n > 0) {
+        if (kind == Z_GZIP)
+            rc = gunzip_chunk(&zs, &ended, chunk, n, out, r->path, err);
+        else if (kind == Z_ZSTD)
+            rc = unzstd_chunk(dctx, &zlast, chunk, n, out, r->path, err);
+        else
+            rc = ct_bytes_put(out, chunk, n) == 0 ? CT_OK : pu_oom(err);
+        if (rc != CT_OK)
+            goto out;
+        if (n < READ_CHUNK)
+            break;
+        rc = read_chunk(r, chunk, READ_CHUNK, &n, err);
+        if (rc != CT_OK)
+            goto out;
+    }
+    if ((kind == Z_GZIP && !ended) || (kind == Z_ZSTD && zlast != 0))
+        rc = ct_error_set(err, CT_ERR_PARSE, 0, "'%s' is truncated (%s stream not finished)",
+                          r->path, kind == Z_GZIP ? "gzip" : "zstd");
+out:
+    if (z_inited)
+        (void)inflateEnd(&zs);
+    ZSTD_freeDCtx(dctx);
+    free(chunk);
+    return rc;
+}
+
+ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progress_fn progress,
+                         void *progress_ctx, ct_ingest_stats *stats, ct_error *err)
+{
+    reader r = {0};
+    ct_bytes data = {0};
+    ct_ingest_opts o;
+    struct stat st;
+    int is_stdin;
+    ct_status rc;
+
+    if (path == NULL || opts == NULL)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "ingest needs a path and options");
+    is_stdin = strcmp(path, "-") == 0;
+    r.fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (r.fd < 0)
+        return ct_error_set(err, errno == ENOENT ? CT_ERR_NOTFOUND : CT_ERR_IO, errno,
+                            "cannot open '%s'", path);
+    r.path = is_stdin ? "<stdin>" : path;
+    r.progress = progress;
+    r.progress_ctx = progress_ctx;
+    r.next_report = PROGRESS_STEP;
+    o = *opts;
+    if (fstat(r.fd, &st) != 0) {
+        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot stat '%s'", r.path);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = ct_error_set(err, CT_ERR_INVALID, 0, "'%s' is a directory", r.path);
+        goto out;
+    }
+    if (S_ISREG(st.st_mode)) {
+        r.total = (uint64_t)st.st_size;
+        /* a year-less syslog line was written before the file's mtime */
+        if (o.ref_ns == 0)
+            o.ref_ns = (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec;
+    }
+    rc = read_all(&r, &data, err);
+    if (rc != CT_OK)
+        goto out;
+    if (progress != NULL)
+        progress(progress_ctx, r.done, r.total);
+    rc = ct_ingest_buffer(data.data != NULL ? data.data : "", data.len, &o, stats, err);
+out:
+    if (!is_stdin)
+        (void)close(r.fd);
+    ct_bytes_release(&data);
+    return rc;
+}

@@ -1,0 +1,109 @@
+-- schema/001_init.sql - the index, the journal and the container catalog.
+-- Applied once, in a transaction, when PRAGMA user_version < 1.
+-- docs/FORMAT.md describes every table; change both together.
+
+-- Store identity and format facts: store_id (32 hex, also in every segment
+-- header), created_ns, format.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Acknowledged records not yet sealed into a block, in the record encoding
+-- of docs/FORMAT.md#record.  A row is deleted in the same transaction that
+-- indexes the block holding it.
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    rec BLOB NOT NULL
+);
+
+-- De-duplication: the first 16 bytes of BLAKE2b(source, 0, key) as two
+-- integers.  A record whose (h, h2) is present is a duplicate.
+CREATE TABLE seen (
+    h  INTEGER PRIMARY KEY,
+    h2 INTEGER NOT NULL
+);
+
+CREATE TABLE segments (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_ns INTEGER NOT NULL
+);
+
+-- One row per sealed block; id is the block's place in the hash chain.
+CREATE TABLE blocks (
+    id        INTEGER PRIMARY KEY,
+    segment   INTEGER NOT NULL REFERENCES segments(id),
+    offset    INTEGER NOT NULL,
+    length    INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    n_records INTEGER NOT NULL,
+    raw_bytes INTEGER NOT NULL,
+    min_ts    INTEGER NOT NULL,
+    max_ts    INTEGER NOT NULL,
+    hash      BLOB NOT NULL
+);
+CREATE INDEX blocks_max_ts ON blocks(max_ts);
+
+-- Entity keys: 'c:<container id>', 'p:<ns>/<pod>', 'i:<image>', 'u:<user>',
+-- 'h:<host>', 's:<source>'.
+CREATE TABLE entities (
+    id  INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+
+-- Which blocks hold at least one record of an entity.
+CREATE TABLE postings (
+    entity INTEGER NOT NULL,
+    block  INTEGER NOT NULL,
+    PRIMARY KEY (entity, block)
+) WITHOUT ROWID;
+
+-- The container catalog: outlives the containers.  obs_ns is the time of
+-- the newest observation folded in; scalar fields take the newest value.
+CREATE TABLE containers (
+    id            TEXT PRIMARY KEY,
+    name          TEXT,
+    image         TEXT,
+    image_id      TEXT,
+    state         TEXT,
+    created_ns    INTEGER,
+    started_ns    INTEGER,
+    died_ns       INTEGER,
+    destroyed_ns  INTEGER,
+    exit_code     INTEGER,
+    privileged    INTEGER,
+    pod_ns        TEXT,
+    pod_name      TEXT,
+    pod_uid       TEXT,
+    details       TEXT NOT NULL DEFAULT '{}',
+    first_seen_ns INTEGER NOT NULL,
+    last_seen_ns  INTEGER NOT NULL,
+    obs_ns        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX containers_pod ON containers(pod_ns, pod_name);
+
+-- Every name a container has had (renames, and names reused by others).
+CREATE TABLE container_names (
+    name          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    first_seen_ns INTEGER NOT NULL,
+    last_seen_ns  INTEGER NOT NULL,
+    PRIMARY KEY (name, id)
+) WITHOUT ROWID;
+
+-- Signed statements of the chain head: signature is Ed25519 over
+-- "ctrail-checkpoint-v1" | store_id (16 bytes) | block (u64 LE) | hash.
+CREATE TABLE checkpoints (
+    block      INTEGER PRIMARY KEY,
+    hash       BLOB NOT NULL,
+    created_ns INTEGER NOT NULL,
+    signature  BLOB NOT NULL
+);
+
+-- Collector resume points (docker event time, file offsets, ...).
+CREATE TABLE cursors (
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_ns INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,382 @@
+/*
+ * store/scan.c - reading records back in time order.
+ *
+ * Candidate blocks come from the index (postings for entity filters, time
+ * ranges for the rest), ordered by min_ts.  Each block's records are already
+ * sorted by (ts, seq), so a k-way merge emits them in order while holding
+ * only the blocks whose ranges overlap: a record is emitted once no block
+ * still unopened can start before it.  Journal rows (acknowledged, not yet
+ * sealed) are read in the same snapshot and merged as one more block.
+ */
+#include "store_impl.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "index.h"
+
+void ct_filter_init(ct_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->since_ns = INT64_MIN;
+    f->until_ns = INT64_MAX;
+    f->source = -1;
+}
+
+typedef struct scan_block {
+    int64_t min_ts;
+    uint64_t id, seg, off, len; /* id 0: the journal */
+} scan_block;
+
+typedef struct scan_run {
+    char *raw;             /* owned: decompressed payload (or journal blobs) */
+    ct_record_view *views; /* owned: matching records, sorted */
+    size_t n, pos;
+} scan_run;
+
+static int span_eq(const ct_span *s, const char *v)
+{
+    return s->p != NULL && strlen(v) == s->len && memcmp(s->p, v, s->len) == 0;
+}
+
+static int key_match(const ct_record_view *v, const char *key)
+{
+    const ct_span *a;
+    const char *slash;
+
+    if (key[0] == '\0' || key[1] != ':')
+        return 0;
+    switch (key[0]) {
+    case 'c':
+        return span_eq(&v->str[CT_V_CONTAINER], key + 2);
+    case 'i':
+        return span_eq(&v->str[CT_V_IMAGE], key + 2);
+    case 'u':
+        return span_eq(&v->str[CT_V_USER], key + 2);
+    case 'h':
+        return span_eq(&v->str[CT_V_HOST], key + 2);
+    case 's':
+        return strcmp(ct_source_name(v->source), key + 2) == 0;
+    case 'p':
+        slash = strchr(key + 2, '/');
+        a = &v->str[CT_V_POD_NS];
+        return slash != NULL && a->p != NULL && a->len == (size_t)(slash - key - 2) &&
+               memcmp(a->p, key + 2, a->len) == 0 && span_eq(&v->str[CT_V_POD_NAME], slash + 1);
+    default:
+        return 0;
+    }
+}
+
+static int view_match(const ct_filter *f, const ct_record_view *v)
+{
+    size_t i;
+
+    if (v->ts_ns < f->since_ns || v->ts_ns > f->until_ns)
+        return 0;
+    if (f->source >= 0 && (int)v->source != f->source)
+        return 0;
+    if (f->kind != NULL) {
+        size_t kl = strlen(f->kind);
+        const ct_span *k = &v->str[CT_V_KIND];
+
+        if (kl > 0 && f->kind[kl - 1] == '*') {
+            if (k->p == NULL || k->len < kl - 1 || memcmp(k->p, f->kind, kl - 1) != 0)
+                return 0;
+        } else if (!span_eq(k, f->kind)) {
+            return 0;
+        }
+    }
+    if ((f->container && !span_eq(&v->str[CT_V_CONTAINER], f->container)) ||
+        (f->pod_ns && !span_eq(&v->str[CT_V_POD_NS], f->pod_ns)) ||
+        (f->pod_name && !span_eq(&v->str[CT_V_POD_NAME], f->pod_name)) ||
+        (f->user && !span_eq(&v->str[CT_V_USER], f->user)) ||
+        (f->host && !span_eq(&v->str[CT_V_HOST], f->host)) ||
+        (f->image && !span_eq(&v->str[CT_V_IMAGE], f->image)))
+        return 0;
+    if (f->n_any_keys == 0)
+        return 1;
+    for (i = 0; i < f->n_any_keys; i++)
+        if (key_match(v, f->any_keys[i]))
+            return 1;
+    return 0;
+}
+
+static int view_cmp(const void *a, const void *b)
+{
+    const ct_record_view *x = a, *y = b;
+
+    if (x->ts_ns != y->ts_ns)
+        return x->ts_ns < y->ts_ns ? -1 : 1;
+    return x->raw.p < y->raw.p ? -1 : x->raw.p > y->raw.p;
+}
+
+/* Decode raw (n records back to back) keeping the matches. */
+static ct_status run_fill(scan_run *r, size_t raw_len, uint64_t n_hint, const ct_filter *f,
+                          ct_error *err)
+{
+    size_t off = 0, cap = 0;
+
+    while (off < raw_len) {
+        ct_record_view v;
+        size_t used;
+        ct_status rc = ct_record_view_decode(r->raw + off, raw_len - off, &v, &used, err);
+
+        if (rc != CT_OK)
+            return rc;
+        off += used;
+        if (!view_match(f, &v))
+            continue;
+        if (r->n == cap) {
+            size_t c2 = cap ? cap * 2 : (n_hint < 64 ? 64 : 256);
+            ct_record_view *p = realloc(r->views, c2 * sizeof(*p));
+
+            if (p == NULL)
+                return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory scanning");
+            r->views = p;
+            cap = c2;
+        }
+        r->views[r->n++] = v;
+    }
+    return CT_OK;
+}
+
+static ct_status run_open_block(ct_store *s, const scan_block *b, const ct_filter *f,
+                                scan_run *r, ct_error *err)
+{
+    ct_block_hdr h;
+    unsigned char *frame = NULL;
+    int fd;
+    ct_status rc = ct_store_segment_fd(s, b->seg, &fd, err);
+
+    if (rc == CT_OK)
+        rc = ct_block_read(fd, b->off, b->len, &h, &frame, err);
+    if (rc == CT_OK)
+        rc = ct_block_decompress(&h, frame, &r->raw, err);
+    free(frame);
+    if (rc == CT_OK)
+        rc = run_fill(r, h.raw_len, h.n_records, f, err);
+    if (rc != CT_OK)
+        ct_error_prefix(err, "block %llu", (unsigned long long)b->id);
+    return rc;
+}
+
+static ct_status run_open_journal(ct_store *s, const ct_filter *f, scan_run *r, ct_error *err)
+{
+    sqlite3_stmt *st;
+    ct_bytes b = {0};
+    int step;
+    ct_status rc = ct_index_prepare(s->db, "SELECT rec FROM journal ORDER BY seq", &st, err);
+
+    if (rc != CT_OK)
+        return rc;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if (ct_bytes_put(&b, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) != 0)
+            break;
+    if (step == SQLITE_ROW)
+        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory reading the journal");
+    else if (step != SQLITE_DONE)
+        rc = ct_index_err(s->db, err, "cannot read the journal");
+    sqlite3_finalize(st);
+    r->raw = b.data;
+    if (rc == CT_OK)
+        rc = run_fill(r, b.len, 0, f, err);
+    /* journal rows are in seq order, and so are their bytes in r->raw: view_cmp
+     * breaks ts ties by address, which keeps seq order */
+    if (rc == CT_OK && r->n > 1)
+        qsort(r->views, r->n, sizeof(*r->views), view_cmp);
+    return rc;
+}
+
+/* Candidate blocks, by min_ts.  The SQL picks the entity keys to use. */
+static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, size_t *ret_n,
+                             ct_error *err)
+{
+    const char *keys[8];
+    char key_buf[3][600];
+    size_t nk = 0, n = 0, cap = 0;
+    ct_bytes sql = {0};
+    sqlite3_stmt *st;
+    scan_block *list = NULL;
+    int step;
+    ct_status rc;
+
+    if (f->n_any_keys > 0 && f->n_any_keys <= 8) {
+        for (size_t i = 0; i < f->n_any_keys; i++)
+            keys[nk++] = f->any_keys[i];
+    } else if (f->n_any_keys == 0 && f->container != NULL && strlen(f->container) < 290) {
+        (void)snprintf(key_buf[0], sizeof(key_buf[0]), "c:%s", f->container);
+        keys[nk++] = key_buf[0];
+    } else if (f->n_any_keys == 0 && f->pod_ns != NULL && f->pod_name != NULL &&
+               strlen(f->pod_ns) + strlen(f->pod_name) < 290) {
+        (void)snprintf(key_buf[1], sizeof(key_buf[1]), "p:%s/%s", f->pod_ns, f->pod_name);
+        keys[nk++] = key_buf[1];
+    } else if (f->n_any_keys == 0 && f->user != NULL && strlen(f->user) < 290) {
+        (void)snprintf(key_buf[2], sizeof(key_buf[2]), "u:%s", f->user);
+        keys[nk++] = key_buf[2];
+    }
+    if (nk > 0) {
+        const char *head = "SELECT DISTINCT b.id, b.segment, b.offset, b.length, b.min_ts"
+                           " FROM entities e JOIN postings p ON p.entity = e.id"
+                           " JOIN blocks b ON b.id = p.block"
+                           " WHERE b.min_ts <= ?1 AND b.max_ts >= ?2 AND e.key IN (";
+        if (ct_bytes_put(&sql, head, strlen(head)) != 0)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        for (size_t i = 0; i < nk; i++)
+            if (ct_bytes_put(&sql, i ? ",?" : "?", i ? 2 : 1) != 0)
+                return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        if (ct_bytes_put(&sql, ") ORDER BY b.min_ts, b.id", 26) != 0)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    } else {
+        const char *all = "SELECT id, segment, offset, length, min_ts FROM blocks"
+                          " WHERE min_ts <= ?1 AND max_ts >= ?2 ORDER BY min_ts, id";
+        if (ct_bytes_put(&sql, all, strlen(all) + 1) != 0)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = ct_index_prepare(s->db, sql.data, &st, err);
+    ct_bytes_release(&sql);
+    if (rc != CT_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, f->until_ns);
+    sqlite3_bind_int64(st, 2, f->since_ns);
+    for (size_t i = 0; i < nk; i++)
+        sqlite3_bind_text(st, (int)i + 3, keys[i], -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t c2 = cap ? cap * 2 : 64;
+            scan_block *p = realloc(list, c2 * sizeof(*p));
+
+            if (p == NULL)
+                break;
+            list = p;
+            cap = c2;
+        }
+        list[n].id = (uint64_t)sqlite3_column_int64(st, 0);
+        list[n].seg = (uint64_t)sqlite3_column_int64(st, 1);
+        list[n].off = (uint64_t)sqlite3_column_int64(st, 2);
+        list[n].len = (uint64_t)sqlite3_column_int64(st, 3);
+        list[n].min_ts = sqlite3_column_int64(st, 4);
+        n++;
+    }
+    if (step == SQLITE_ROW)
+        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory listing blocks");
+    else if (step != SQLITE_DONE)
+        rc = ct_index_err(s->db, err, "cannot list blocks");
+    sqlite3_finalize(st);
+    if (rc != CT_OK) {
+        free(list);
+        return rc;
+    }
+    *ret = list;
+    *ret_n = n;
+    return CT_OK;
+}
+
+static void run_release(scan_run *r)
+{
+    free(r->raw);
+    free(r->views);
+    memset(r, 0, sizeof(*r));
+}
+
+/* The merge proper: runs[] holds the open runs (unordered; few at a time). */
+static ct_status scan_merge(ct_store *s, const ct_filter *f, const scan_block *blocks, size_t nb,
+                            scan_run *journal, ct_scan_fn fn, void *ctx, ct_error *err)
+{
+    scan_run *runs = NULL;
+    size_t nruns = 0, cap = 0, next = 0;
+    uint64_t emitted = 0;
+    int journal_open = 0;
+    ct_status rc = CT_OK;
+
+    for (;;) {
+        ssize_t best = -1;
+        int64_t best_ts = INT64_MAX;
+        ct_record rec;
+
+        for (size_t i = 0; i < nruns; i++)
+            if (runs[i].pos < runs[i].n && (best < 0 || runs[i].views[runs[i].pos].ts_ns < best_ts))
+                best = (ssize_t)i, best_ts = runs[i].views[runs[i].pos].ts_ns;
+        /* open what may start at or before the best candidate */
+        if (!journal_open && journal->n > 0 && (best < 0 || journal->views[0].ts_ns <= best_ts)) {
+            journal_open = 1;
+            best = -2;
+        } else if (next < nb && (best < 0 || blocks[next].min_ts <= best_ts)) {
+            best = -2;
+        }
+        if (best == -2) {
+            scan_run r = {0};
+
+            if (journal_open == 1) {
+                r = *journal;
+                memset(journal, 0, sizeof(*journal));
+                journal_open = 2;
+            } else {
+                rc = run_open_block(s, &blocks[next++], f, &r, err);
+                if (rc != CT_OK)
+                    break;
+            }
+            if (r.n == 0) {
+                run_release(&r);
+                continue;
+            }
+            if (nruns == cap) {
+                size_t c2 = cap ? cap * 2 : 8;
+                scan_run *p = realloc(runs, c2 * sizeof(*p));
+
+                if (p == NULL) {
+                    run_release(&r);
+                    rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory scanning");
+                    break;
+                }
+                runs = p;
+                cap = c2;
+            }
+            runs[nruns++] = r;
+            continue;
+        }
+        if (best < 0)
+            break; /* nothing open, nothing left */
+        rc = ct_record_from_view(&runs[best].views[runs[best].pos++], &rec, err);
+        if (rc == CT_OK) {
+            rc = fn(ctx, &rec, err);
+            ct_record_release(&rec);
+        }
+        if (rc != CT_OK || (f->limit != 0 && ++emitted >= f->limit))
+            break;
+        if (runs[best].pos == runs[best].n) { /* exhausted: free it now */
+            run_release(&runs[best]);
+            runs[best] = runs[--nruns];
+        }
+    }
+    for (size_t i = 0; i < nruns; i++)
+        run_release(&runs[i]);
+    free(runs);
+    return rc;
+}
+
+ct_status ct_store_scan(ct_store *s, const ct_filter *f, ct_scan_fn fn, void *ctx, ct_error *err)
+{
+    scan_block *blocks = NULL;
+    scan_run journal = {0};
+    size_t nb = 0;
+    ct_status rc;
+
+    if (f->since_ns > f->until_ns)
+        return CT_OK;
+    /* one read transaction: blocks and journal from the same snapshot */
+    rc = ct_index_exec(s->db, "BEGIN", err);
+    if (rc != CT_OK)
+        return rc;
+    rc = scan_blocks(s, f, &blocks, &nb, err);
+    if (rc == CT_OK)
+        rc = run_open_journal(s, f, &journal, err);
+    (void)ct_index_exec(s->db, "COMMIT", NULL);
+    if (rc == CT_OK)
+        rc = scan_merge(s, f, blocks, nb, &journal, fn, ctx, err);
+    run_release(&journal);
+    free(blocks);
+    return rc;
+}

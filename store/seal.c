@@ -1,0 +1,362 @@
+/*
+ * store/seal.c - cutting journal rows into sealed, chained, signed blocks.
+ *
+ * Order matters for crash safety: the block is appended and fsynced first,
+ * then indexed (block row, postings, checkpoint) and its journal rows deleted
+ * in one transaction.  Until that commit the rows stay in the journal, so a
+ * crash loses nothing; the orphaned bytes are cut at the next open.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "codec.h"
+#include "ctrail/time.h"
+#include "index.h"
+
+typedef struct seal_rec {
+    int64_t ts;
+    uint64_t seq;
+    size_t off, len; /* in the rows buffer */
+} seal_rec;
+
+typedef struct seal_work {
+    ct_bytes rows;     /* journal blobs, in seq order */
+    seal_rec *recs;
+    size_t n, cap;
+    ct_bytes payload;  /* records sorted by (ts, seq) */
+    ct_bytes keys;     /* NUL-terminated entity keys */
+    size_t *key_offs;
+    const char **key_ptrs;
+    size_t n_keys, cap_keys;
+    unsigned char *out; /* header + zstd frame */
+    size_t out_len;
+} seal_work;
+
+static void seal_work_release(seal_work *w)
+{
+    ct_bytes_release(&w->rows);
+    ct_bytes_release(&w->payload);
+    ct_bytes_release(&w->keys);
+    free(w->recs);
+    free(w->key_offs);
+    free(w->key_ptrs);
+    free(w->out);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const seal_rec *x = a, *y = b;
+
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int add_key(seal_work *w, char tag, const ct_span *a, const ct_span *b)
+{
+    size_t off = w->keys.len;
+
+    if (a->p == NULL || (b != NULL && b->p == NULL))
+        return 0;
+    if (w->n_keys == w->cap_keys) {
+        size_t cap = w->cap_keys ? w->cap_keys * 2 : 1024;
+        size_t *p = realloc(w->key_offs, cap * sizeof(*p));
+
+        if (p == NULL)
+            return -1;
+        w->key_offs = p;
+        w->cap_keys = cap;
+    }
+    if (ct_bytes_put_u8(&w->keys, (uint8_t)tag) != 0 || ct_bytes_put_u8(&w->keys, ':') != 0 ||
+        ct_bytes_put(&w->keys, a->p, a->len) != 0 ||
+        (b != NULL && (ct_bytes_put_u8(&w->keys, '/') != 0 || ct_bytes_put(&w->keys, b->p, b->len) != 0)) ||
+        ct_bytes_put_u8(&w->keys, 0) != 0)
+        return -1;
+    w->key_offs[w->n_keys++] = off;
+    return 0;
+}
+
+/* Entity keys of one record: see schema/001_init.sql (entities). */
+static int record_keys(seal_work *w, const ct_record_view *v)
+{
+    const char *src = ct_source_name(v->source);
+    ct_span s = {src, strlen(src)};
+
+    return add_key(w, 'c', &v->str[CT_V_CONTAINER], NULL) ||
+           add_key(w, 'p', &v->str[CT_V_POD_NS], &v->str[CT_V_POD_NAME]) ||
+           add_key(w, 'i', &v->str[CT_V_IMAGE], NULL) || add_key(w, 'u', &v->str[CT_V_USER], NULL) ||
+           add_key(w, 'h', &v->str[CT_V_HOST], NULL) || add_key(w, 's', &s, NULL);
+}
+
+/* Read the oldest journal rows, up to one block's worth. */
+static ct_status seal_collect(ct_store *s, seal_work *w, ct_error *err)
+{
+    sqlite3_stmt *st;
+    ct_status rc = ct_index_prepare(s->db, "SELECT seq, rec FROM journal ORDER BY seq LIMIT ?",
+                                    &st, err);
+    int step;
+
+    if (rc != CT_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, s->opts.block_max_records);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && w->rows.len < s->opts.block_target_bytes) {
+        const void *blob = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1), used;
+        ct_record_view v;
+
+        if (w->n == w->cap) {
+            size_t cap = w->cap ? w->cap * 2 : 4096;
+            seal_rec *p = realloc(w->recs, cap * sizeof(*p));
+
+            if (p == NULL) {
+                rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+                break;
+            }
+            w->recs = p;
+            w->cap = cap;
+        }
+        rc = ct_record_view_decode(blob, len, &v, &used, err);
+        if (rc != CT_OK) {
+            ct_error_prefix(err, "journal row %lld", (long long)sqlite3_column_int64(st, 0));
+            break;
+        }
+        w->recs[w->n] = (seal_rec){v.ts_ns, (uint64_t)sqlite3_column_int64(st, 0), w->rows.len, len};
+        if (ct_bytes_put(&w->rows, blob, len) != 0 || record_keys(w, &v) != 0) {
+            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+            break;
+        }
+        w->n++;
+    }
+    if (rc == CT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = ct_index_err(s->db, err, "cannot read the journal");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Sort, compress, and build header + frame in w->out. */
+static ct_status seal_build(ct_store *s, seal_work *w, ct_block_hdr *h, ct_error *err)
+{
+    unsigned char hdr[CT_BLOCK_HDR];
+    size_t bound, clen;
+
+    qsort(w->recs, w->n, sizeof(*w->recs), rec_cmp);
+    for (size_t i = 0; i < w->n; i++)
+        if (ct_bytes_put(&w->payload, w->rows.data + w->recs[i].off, w->recs[i].len) != 0)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+    if (w->payload.len > UINT32_MAX / 2)
+        return ct_error_set(err, CT_ERR_TOOBIG, 0, "block payload too large");
+    bound = ZSTD_compressBound(w->payload.len);
+    w->out = malloc(CT_BLOCK_HDR + bound);
+    if (w->out == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+    (void)ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_and_parameters);
+    (void)ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->opts.zstd_level);
+    clen = ZSTD_compress2(s->cctx, w->out + CT_BLOCK_HDR, bound, w->payload.data, w->payload.len);
+    if (ZSTD_isError(clen))
+        return ct_error_set(err, CT_ERR_INVALID, 0, "zstd: %s", ZSTD_getErrorName(clen));
+
+    memset(h, 0, sizeof(*h));
+    h->id = s->last_block + 1;
+    h->first_seq = w->recs[0].seq;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->recs[i].seq < h->first_seq)
+            h->first_seq = w->recs[i].seq;
+    h->n_records = (uint32_t)w->n;
+    h->raw_len = (uint32_t)w->payload.len;
+    h->comp_len = (uint32_t)clen;
+    h->min_ts = w->recs[0].ts;
+    h->max_ts = w->recs[w->n - 1].ts;
+    memcpy(h->prev, s->last_hash, CT_HASH_LEN);
+    ct_payload_hash(w->out + CT_BLOCK_HDR, clen, h->payload_hash);
+    ct_block_hdr_encode(h, hdr);
+    memcpy(w->out, hdr, CT_BLOCK_HDR);
+    w->out_len = CT_BLOCK_HDR + clen;
+    return CT_OK;
+}
+
+/* Start segment seg_id+1 when the block would not fit in the current one. */
+static ct_status seal_segment(ct_store *s, size_t need, ct_error *err)
+{
+    char sql[128];
+    int fd;
+    ct_status rc;
+
+    if (s->seg_fd >= 0 &&
+        (s->seg_end == CT_SEG_HDR || s->seg_end + need <= s->opts.segment_max_bytes))
+        return CT_OK;
+    (void)snprintf(sql, sizeof(sql), "INSERT INTO segments VALUES (%llu, '%08llu.seg', %lld)",
+                   (unsigned long long)(s->seg_id + 1), (unsigned long long)(s->seg_id + 1),
+                   (long long)ct_time_now_ns());
+    rc = ct_index_exec(s->db, sql, err);
+    if (rc == CT_OK)
+        rc = ct_segment_create(s->segdirfd, s->seg_id + 1, s->store_id, &fd, err);
+    if (rc != CT_OK)
+        return rc;
+    if (s->seg_fd >= 0)
+        close(s->seg_fd);
+    s->seg_fd = fd;
+    s->seg_id++;
+    s->seg_end = CT_SEG_HDR;
+    return CT_OK;
+}
+
+static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
+                            const unsigned char hash[CT_HASH_LEN], ct_error *err)
+{
+    sqlite3_stmt *st = NULL, *ins = NULL, *get = NULL, *post = NULL;
+    unsigned char msg[76], sig[crypto_sign_BYTES];
+    uint64_t last_seq = 0;
+    ct_status rc;
+
+    for (size_t i = 0; i < w->n; i++)
+        if (w->recs[i].seq > last_seq)
+            last_seq = w->recs[i].seq;
+    rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", err);
+    if (rc != CT_OK)
+        return rc;
+    rc = ct_index_prepare(s->db, "INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?)", &st, err);
+    if (rc == CT_OK) {
+        sqlite3_bind_int64(st, 1, (int64_t)h->id);
+        sqlite3_bind_int64(st, 2, (int64_t)s->seg_id);
+        sqlite3_bind_int64(st, 3, (int64_t)s->seg_end);
+        sqlite3_bind_int64(st, 4, (int64_t)w->out_len);
+        sqlite3_bind_int64(st, 5, (int64_t)h->first_seq);
+        sqlite3_bind_int64(st, 6, h->n_records);
+        sqlite3_bind_int64(st, 7, h->raw_len);
+        sqlite3_bind_int64(st, 8, h->min_ts);
+        sqlite3_bind_int64(st, 9, h->max_ts);
+        sqlite3_bind_blob(st, 10, hash, CT_HASH_LEN, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ct_index_err(s->db, err, "cannot index a block");
+    }
+    if (rc == CT_OK)
+        rc = ct_index_prepare(s->db, "INSERT INTO entities (key) VALUES (?) ON CONFLICT DO NOTHING",
+                              &ins, err);
+    if (rc == CT_OK)
+        rc = ct_index_prepare(s->db, "SELECT id FROM entities WHERE key = ?", &get, err);
+    if (rc == CT_OK)
+        rc = ct_index_prepare(s->db, "INSERT OR IGNORE INTO postings VALUES (?, ?)", &post, err);
+    /* the key buffer is complete now: its offsets become stable pointers */
+    if (rc == CT_OK && w->n_keys > 0) {
+        w->key_ptrs = malloc(w->n_keys * sizeof(*w->key_ptrs));
+        if (w->key_ptrs == NULL)
+            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+        for (size_t i = 0; rc == CT_OK && i < w->n_keys; i++)
+            w->key_ptrs[i] = w->keys.data + w->key_offs[i];
+        if (rc == CT_OK)
+            qsort(w->key_ptrs, w->n_keys, sizeof(*w->key_ptrs), key_cmp);
+    }
+    for (size_t i = 0; rc == CT_OK && i < w->n_keys; i++) {
+        const char *key = w->key_ptrs[i];
+
+        if (i > 0 && strcmp(key, w->key_ptrs[i - 1]) == 0)
+            continue;
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, key, -1, SQLITE_STATIC);
+        sqlite3_reset(get);
+        sqlite3_bind_text(get, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(get) != SQLITE_ROW) {
+            rc = ct_index_err(s->db, err, "cannot index an entity");
+            break;
+        }
+        sqlite3_reset(post);
+        sqlite3_bind_int64(post, 1, sqlite3_column_int64(get, 0));
+        sqlite3_bind_int64(post, 2, (int64_t)h->id);
+        if (sqlite3_step(post) != SQLITE_DONE)
+            rc = ct_index_err(s->db, err, "cannot write a posting");
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(get);
+    sqlite3_finalize(post);
+    st = NULL;
+    if (rc == CT_OK)
+        rc = ct_index_prepare(s->db, "DELETE FROM journal WHERE seq <= ?", &st, err);
+    if (rc == CT_OK) {
+        sqlite3_bind_int64(st, 1, (int64_t)last_seq);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ct_index_err(s->db, err, "cannot trim the journal");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == CT_OK) {
+        ct_checkpoint_message(s->store_id, h->id, hash, msg);
+        (void)crypto_sign_detached(sig, NULL, msg, sizeof(msg), s->sign_sk);
+        rc = ct_index_prepare(s->db, "INSERT INTO checkpoints VALUES (?, ?, ?, ?)", &st, err);
+    }
+    if (rc == CT_OK) {
+        sqlite3_bind_int64(st, 1, (int64_t)h->id);
+        sqlite3_bind_blob(st, 2, hash, CT_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, ct_time_now_ns());
+        sqlite3_bind_blob(st, 4, sig, sizeof(sig), SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ct_index_err(s->db, err, "cannot write a checkpoint");
+        sqlite3_finalize(st);
+    }
+    if (rc == CT_OK)
+        rc = ct_index_exec(s->db, "COMMIT", err);
+    if (rc != CT_OK)
+        (void)ct_index_exec(s->db, "ROLLBACK", NULL);
+    return rc;
+}
+
+static ct_status seal_one(ct_store *s, ct_error *err)
+{
+    seal_work w = {0};
+    ct_block_hdr h;
+    unsigned char hash[CT_HASH_LEN];
+    ct_status rc = seal_collect(s, &w, err);
+
+    if (rc == CT_OK && w.n == 0) {
+        s->journal_records = s->journal_bytes = 0;
+        goto out;
+    }
+    if (rc == CT_OK)
+        rc = seal_build(s, &w, &h, err);
+    if (rc == CT_OK)
+        rc = seal_segment(s, w.out_len, err);
+    if (rc == CT_OK)
+        rc = ct_pwrite_all(s->seg_fd, w.out, w.out_len, s->seg_end, err);
+    if (rc == CT_OK && fdatasync(s->seg_fd) != 0)
+        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot fsync segment %llu",
+                          (unsigned long long)s->seg_id);
+    if (rc != CT_OK)
+        goto out;
+    ct_block_hash(w.out, hash);
+    rc = seal_index(s, &w, &h, hash, err);
+    if (rc != CT_OK) {
+        /* not indexed: drop the bytes again so the segment stays clean */
+        (void)ftruncate(s->seg_fd, (off_t)s->seg_end);
+        goto out;
+    }
+    s->seg_end += w.out_len;
+    s->last_block = h.id;
+    memcpy(s->last_hash, hash, CT_HASH_LEN);
+    s->journal_records -= w.n < s->journal_records ? w.n : s->journal_records;
+    s->journal_bytes -= w.rows.len < s->journal_bytes ? w.rows.len : s->journal_bytes;
+out:
+    seal_work_release(&w);
+    return rc;
+}
+
+ct_status ct_store_seal_locked(ct_store *s, int force, ct_error *err)
+{
+    ct_status rc = CT_OK;
+
+    while (rc == CT_OK && s->journal_records > 0 &&
+           (force || s->journal_bytes >= s->opts.block_target_bytes ||
+            s->journal_records >= s->opts.block_max_records))
+        rc = seal_one(s, err);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * store/store_impl.h - the ct_store struct, shared by the store's files
+ * (store.c: open/append/seal, scan.c, verify.c, catalog.c, keys.c).
+ */
+#ifndef CTRAIL_STORE_IMPL_H
+#define CTRAIL_STORE_IMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+#include <zstd.h>
+
+#include "ctrail/store.h"
+#include "segment.h"
+
+#define CT_SIGN_PK_LEN 32
+#define CT_SIGN_SK_LEN 64
+
+typedef struct ct_pending ct_pending; /* one ct_store_append call waiting to commit */
+
+struct ct_store {
+    char *dir;        /* owned */
+    int dirfd;        /* the data directory */
+    int segdirfd;     /* DATA/segments */
+    int lockfd;       /* DATA/lock, flocked by a writer; -1 for readers */
+    int read_only;
+    ct_store_opts opts;
+    sqlite3 *db;      /* owned; FULLMUTEX, used by one leader at a time */
+    unsigned char store_id[CT_STORE_ID_LEN];
+
+    /* group commit: guarded by mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int leader;          /* someone is committing or sealing */
+    ct_pending *queue;   /* waiting calls, oldest first */
+    ct_pending *queue_tail;
+
+    /* writer state: touched only by the leader */
+    uint64_t next_seq;
+    uint64_t journal_records, journal_bytes;
+    uint64_t seg_id;     /* current segment */
+    int seg_fd;          /* -1 when none is open */
+    uint64_t seg_end;    /* offset past its last indexed block */
+    uint64_t last_block; /* id of the chain head, 0 when empty */
+    unsigned char last_hash[CT_HASH_LEN];
+    ZSTD_CCtx *cctx;
+    unsigned char sign_sk[CT_SIGN_SK_LEN];
+    unsigned char sign_pk[CT_SIGN_PK_LEN];
+    sqlite3_stmt *st_journal_ins, *st_seen_ins, *st_seen_get, *st_cat_upsert, *st_name_upsert;
+
+    /* reader state: segment fds opened on demand, guarded by mu */
+    int *seg_fds;        /* index = segment id, -1 when not open */
+    uint64_t n_seg_fds;
+};
+
+/* seal.c: seal full blocks (all, with force); the caller is the leader. */
+ct_status ct_store_seal_locked(ct_store *s, int force, ct_error *err);
+
+/* Segment fd for reading (cached); the store keeps ownership. */
+ct_status ct_store_segment_fd(ct_store *s, uint64_t seg_id, int *ret_fd, ct_error *err);
+
+/* keys.c: load or create DATA/keys; sign and check checkpoints. */
+ct_status ct_keys_load(ct_store *s, int create, ct_error *err);
+void ct_checkpoint_message(const unsigned char store_id[CT_STORE_ID_LEN], uint64_t block,
+                           const unsigned char hash[CT_HASH_LEN], unsigned char out[76]);
+
+/* catalog.c: fold facts observed at obs_ns into the catalog (writer, in a txn). */
+ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err);
+
+#endif
