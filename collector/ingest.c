@@ -7,8 +7,9 @@
  * decompresses a file first.  Detection (format AUTO), after a UTF-8 BOM:
  *
  *   first byte '{' or '['        JSON
- *     first non-empty line is one complete value -> JSON lines: one item
- *       per line; bad lines are rejected and reading goes on
+ *     first non-empty line is one complete value (or is damaged, and the
+ *       next one is complete) -> JSON lines: one item per line; bad lines
+ *       are rejected and reading goes on
  *     else -> documents: consecutive (pretty-printed) values; a value
  *       jansson cannot parse ends the input (its end cannot be known), and
  *       the rest is rejected as one
@@ -29,11 +30,12 @@
  * whose raw then spans all of its lines, LFs included; a TAB line that
  * follows no syslog record is a record of its own.
  *
- * Line-based records (syslog, auditd, text) get the dedup key
- * "[origin:]N:raw", N the line (or frame) number where the record starts,
- * so that importing a file twice stores it once while identical lines at
- * two places in one file are both kept.  JSON records use their source's
- * key (docker, audit) or their raw bytes.
+ * Docker events and audit events carry a dedup key (timeNano|id|action,
+ * auditID|stage) by which the store drops what it already holds.  Other
+ * records have none: two identical log lines are two events.  Re-reading
+ * an input is handled one level up: the caller's on_input hook recognises
+ * an input (or its prefix) imported before and names the last line read
+ * then; keyless records up to that line are skipped.
  *
  * A rejected item is reported with the 1-based line number where it starts
  * (frame number for octet-counted input).  stats are added to, so one
@@ -96,6 +98,7 @@ typedef struct ingest {
     int depth;       /* array nesting being walked */
     int broken;      /* the JSON walk met bytes it cannot get past */
     int sink_failed; /* a sink error is on its way out: do not reject */
+    uint64_t resume_line; /* keyless records up to here were imported before */
 } ingest;
 
 /* Kinds of JSON object, by their keys. */
@@ -137,10 +140,15 @@ static void reject(ingest *in, uint64_t where, const char *reason)
 }
 
 /* Stamp rec and hand it to the sink; rec is released whatever happens. */
-static ct_status emit(ingest *in, ct_record *rec, ct_error *err)
+static ct_status emit(ingest *in, ct_record *rec, uint64_t where, ct_error *err)
 {
     ct_status rc;
 
+    if (rec->dedup == NULL && where <= in->resume_line) {
+        ct_record_release(rec);
+        in->stats->skipped++;
+        return CT_OK;
+    }
     rec->ingest_ns = in->ingest_ns;
     if (rec->host == NULL && in->opts->host != NULL &&
         (rec->host = ct_strdup(in->opts->host)) == NULL) {
@@ -163,7 +171,7 @@ static ct_status settle(ingest *in, ct_status prc, ct_record *rec, const ct_erro
                         uint64_t where, ct_error *err)
 {
     if (prc == CT_OK)
-        return emit(in, rec, err);
+        return emit(in, rec, where, err);
     if (prc == CT_ERR_PARSE) {
         reject(in, where, perr->msg);
         return CT_OK;
@@ -429,50 +437,50 @@ static ct_status ingest_json_docs(ingest *in, size_t off, ct_error *err)
     }
 }
 
+/* 1 when the line holding buf[off] (from off to its LF) is exactly one
+ * JSON value; jansson parses it, bounded by the line. */
+static int whole_json_line(const ingest *in, size_t off)
+{
+    const char *nl = memchr(in->buf + off, '\n', in->len - off);
+    size_t end = nl != NULL ? (size_t)(nl - in->buf) : in->len, s = 0, e = 0;
+    json_t *v = NULL;
+    int whole;
+
+    whole = json_span_value(in->buf, end, off, &v, &s, &e, NULL) == CT_OK &&
+            json_span_skip_ws(in->buf, end, e) == end;
+    json_decref(v);
+    return whole;
+}
+
 /* JSON lines when the first non-empty line is one whole value, or when
- * the input does not even start like a document; else documents. */
+ * the input does not even start like a document; else documents.  A JSON
+ * lines input whose first line is damaged (cut by a crash or a
+ * copytruncate rotation) is no document either: when the next line is one
+ * whole value and the first value does not parse across lines, read lines,
+ * so that only the damaged line is rejected and the good ones are kept. */
 static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
 {
     size_t first = json_span_skip_ws(in->buf, in->len, off);
     const char *nl = memchr(in->buf + first, '\n', in->len - first);
-    size_t end = nl != NULL ? (size_t)(nl - in->buf) : in->len, s = 0, e = 0;
-    json_t *v = NULL;
     int lines;
 
     if (in->buf[first] != '{' && in->buf[first] != '[')
         lines = 1;
     else
-        lines = json_span_value(in->buf, end, first, &v, &s, &e, NULL) == CT_OK &&
-                json_span_skip_ws(in->buf, end, e) == end;
-    json_decref(v);
+        lines = whole_json_line(in, first);
+    if (!lines && nl != NULL) {
+        size_t next = json_span_skip_ws(in->buf, in->len, (size_t)(nl - in->buf) + 1);
+        size_t s = 0, e = 0;
+        json_t *v = NULL;
+
+        lines = next < in->len && whole_json_line(in, next) &&
+                json_span_value(in->buf, in->len, first, &v, &s, &e, NULL) != CT_OK;
+        json_decref(v);
+    }
     return lines ? ingest_json_lines(in, off, err) : ingest_json_docs(in, off, err);
 }
 
 /* ---- lines and frames ---- */
-
-/* dedup = "[origin:]n:raw" (raw's bytes, up to a NUL if it has one). */
-static int line_key(ingest *in, ct_record *rec, uint64_t n)
-{
-    char head[64];
-    const char *origin = in->opts->origin;
-    size_t hlen, olen = origin != NULL ? strlen(origin) + 1 : 0;
-    int k = snprintf(head, sizeof(head), "%llu:", (unsigned long long)n);
-
-    hlen = (size_t)k;
-    if (rec->raw_len > SIZE_MAX - olen - hlen - 1)
-        return -1;
-    rec->dedup = malloc(olen + hlen + rec->raw_len + 1);
-    if (rec->dedup == NULL)
-        return -1;
-    if (origin != NULL) {
-        memcpy(rec->dedup, origin, olen - 1);
-        rec->dedup[olen - 1] = ':';
-    }
-    memcpy(rec->dedup + olen, head, hlen);
-    memcpy(rec->dedup + olen + hlen, rec->raw, rec->raw_len);
-    rec->dedup[olen + hlen + rec->raw_len] = '\0';
-    return 0;
-}
 
 static ct_status text_parse(ingest *in, const char *line, size_t len, ct_record *rec,
                             ct_error *err)
@@ -514,7 +522,7 @@ static lkind line_kind(const ingest *in, const char *line, size_t len)
     return L_TEXT;
 }
 
-/* Parse one line-based item and emit it with its line key. */
+/* Parse one line-based item and emit it. */
 static ct_status ingest_item(ingest *in, lkind kind, const char *p, size_t n, uint64_t where,
                              ct_error *err)
 {
@@ -528,10 +536,6 @@ static ct_status ingest_item(ingest *in, lkind kind, const char *p, size_t n, ui
         prc = ct_syslog_parse(p, n, in->ref_ns, &rec, &perr);
     else
         prc = text_parse(in, p, n, &rec, &perr);
-    if (prc == CT_OK && line_key(in, &rec, where) != 0) {
-        ct_record_release(&rec);
-        prc = pu_oom(&perr);
-    }
     return settle(in, prc, &rec, &perr, where, err);
 }
 
@@ -669,6 +673,8 @@ ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *op
     in.ingest_ns = opts->ingest_ns != 0 ? opts->ingest_ns : ct_time_now_ns();
     in.ref_ns = opts->ref_ns != 0 ? opts->ref_ns : in.ingest_ns;
     in.line_no = 1;
+    if (opts->on_input != NULL)
+        opts->on_input(opts->on_input_ctx, buf != NULL ? buf : "", len, &in.resume_line);
 
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         off = 3;

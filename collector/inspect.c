@@ -225,6 +225,30 @@ static char *inspect_command(const json_t *obj)
     return s;
 }
 
+/* Labels for the catalog, less the pod ones it has columns for. */
+static json_t *catalog_labels(const json_t *labels, int *bad)
+{
+    json_t *out, *v;
+    const char *k;
+
+    if (json_object_size(labels) == 0)
+        return NULL;
+    out = json_object();
+    if (out == NULL) {
+        *bad = 1;
+        return NULL;
+    }
+    json_object_foreach((json_t *)labels, k, v)
+        if (strncmp(k, "io.kubernetes.pod.", 18) != 0 &&
+            json_object_set(out, k, v) != 0)
+            *bad = 1;
+    if (json_object_size(out) == 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 static char *inspect_details(const json_t *obj, const json_t *state, const json_t *cfg,
                              const json_t *hc)
 {
@@ -244,14 +268,14 @@ static char *inspect_details(const json_t *obj, const json_t *state, const json_
         goto out;
     if (cmd != NULL)
         dset(d, "command", json_string(cmd), &bad);
-    if (pu_str(cfg, "User") != NULL)
+    if (pu_str_nonempty(cfg, "User") != NULL)
         dset(d, "user", json_string(pu_str(cfg, "User")), &bad);
     if ((v = string_array(json_object_get(hc, "CapAdd"))) != NULL)
         dset(d, "cap_add", v, &bad);
     if ((v = string_array(json_object_get(hc, "CapDrop"))) != NULL)
         dset(d, "cap_drop", v, &bad);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-        if (pu_str(hc, modes[i].from) != NULL)
+        if (pu_str_nonempty(hc, modes[i].from) != NULL)
             dset(d, modes[i].to, json_string(pu_str(hc, modes[i].from)), &bad);
     if (json_is_boolean(json_object_get(hc, "ReadonlyRootfs")))
         dset(d, "readonly_rootfs", json_boolean(json_is_true(json_object_get(hc, "ReadonlyRootfs"))),
@@ -268,8 +292,8 @@ static char *inspect_details(const json_t *obj, const json_t *state, const json_
         dset(d, "ports", v, &bad);
     if ((v = inspect_mounts(obj, hc, &bad)) != NULL)
         dset(d, "mounts", v, &bad);
-    if (json_object_size(pu_obj(cfg, "Labels")) > 0)
-        dset(d, "labels", json_deep_copy(pu_obj(cfg, "Labels")), &bad);
+    if ((v = catalog_labels(pu_obj(cfg, "Labels"), &bad)) != NULL)
+        dset(d, "labels", v, &bad);
     if (!bad)
         out = json_dumps(d, JSON_COMPACT);
 out:

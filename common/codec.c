@@ -94,8 +94,7 @@ void ct_bytes_release(ct_bytes *b)
     memset(b, 0, sizeof(*b));
 }
 
-int ct_get_str(const unsigned char *p, size_t end, size_t *off, const char **ret_s,
-               size_t *ret_len)
+int ct_get_varint(const unsigned char *p, size_t end, size_t *off, uint64_t *ret_v)
 {
     uint64_t v = 0;
     size_t o = *off;
@@ -109,7 +108,18 @@ int ct_get_str(const unsigned char *p, size_t end, size_t *off, const char **ret
             break;
         shift += 7;
     }
-    if (v > end - o)
+    *ret_v = v;
+    *off = o;
+    return 0;
+}
+
+int ct_get_str(const unsigned char *p, size_t end, size_t *off, const char **ret_s,
+               size_t *ret_len)
+{
+    uint64_t v;
+    size_t o = *off;
+
+    if (ct_get_varint(p, end, &o, &v) != 0 || v > end - o)
         return -1;
     *ret_s = (const char *)p + o;
     *ret_len = (size_t)v;

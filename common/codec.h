@@ -56,6 +56,8 @@ static inline uint64_t ct_le_get_u64(const unsigned char *p)
     return (uint64_t)ct_le_get_u32(p) | (uint64_t)ct_le_get_u32(p + 4) << 32;
 }
 
+/* Read a varint from p[*off..end): 0, or -1 when it does not fit. */
+int ct_get_varint(const unsigned char *p, size_t end, size_t *off, uint64_t *ret_v);
 /* Read a varint length and that many bytes from p[*off..end): 0, or -1 when
  * they do not fit.  Never reads past end. */
 int ct_get_str(const unsigned char *p, size_t end, size_t *off, const char **ret_s,
@@ -86,6 +88,7 @@ enum {
     CT_V_USER,
     CT_V_HOST,
     CT_V_DEDUP,
+    CT_V_NSTR
 };
 
 ct_status ct_record_view_decode(const char *buf, size_t len, ct_record_view *v, size_t *ret_used,

@@ -123,7 +123,7 @@ static void record_strings(const ct_record *rec, const char *out[REC_NSTR])
     out[6] = rec->pod_uid;
     out[7] = rec->user;
     out[8] = rec->host;
-    out[9] = rec->dedup;
+    out[9] = NULL; /* the dedup key is recomputed, never stored: store/dedup.h */
 }
 
 ct_status ct_record_encode(const ct_record *rec, char **buf, size_t *len, size_t *cap,

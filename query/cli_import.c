@@ -17,6 +17,7 @@
 #include "ctrail/cli.h"
 #include "ctrail/ingest.h"
 #include "ctrail/time.h"
+#include "import_resume.h"
 
 #define IMPORT_BATCH 2048
 
@@ -37,7 +38,16 @@ typedef struct import_ctx {
     size_t n;
     uint64_t accepted, duplicates, rejected_printed;
     int progress; /* stderr is a terminal */
+    const char *path; /* NULL for standard input */
+    ct_import_mark mark;
 } import_ctx;
+
+static void import_on_input(void *ctx, const char *buf, size_t len, uint64_t *resume_line)
+{
+    import_ctx *ic = ctx;
+
+    *resume_line = ct_import_resume(ic->store, ic->path, buf, len, &ic->mark);
+}
 
 static ct_status import_flush(import_ctx *ic, ct_error *err)
 {
@@ -97,6 +107,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     ct_ingest_opts io;
+    ct_store_opts so;
     ct_error err = {0};
     import_ctx *ic;
     int c, fmt = CT_FMT_AUTO, status = CT_EXIT_OK;
@@ -133,7 +144,9 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
         ct_cli_error("out of memory");
         return CT_EXIT_FAIL;
     }
-    if (ct_store_open(cli->data_dir, NULL, &ic->store, &err) != CT_OK) {
+    ct_store_opts_init(&so);
+    so.dedup_key = ct_ingest_dedup_key;
+    if (ct_store_open(cli->data_dir, &so, &ic->store, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
         free(ic);
         return CT_EXIT_FAIL;
@@ -147,17 +160,22 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
         memset(&io, 0, sizeof(io));
         io.format = (ct_format)fmt;
         io.ingest_ns = ct_time_now_ns();
-        io.origin = argv[i];
         io.sink = import_sink;
         io.sink_ctx = ic;
         io.reject = import_reject;
         io.reject_ctx = ic;
-        ic->file = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
+        io.on_input = import_on_input;
+        io.on_input_ctx = ic;
+        ic->path = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
+        ic->file = ic->path != NULL ? ic->path : "<stdin>";
         rc = ct_ingest_file(argv[i], &io, import_progress, ic, &st, &err);
         if (rc == CT_OK)
             rc = import_flush(ic, &err);
         else
             (void)import_flush(ic, NULL); /* keep what was read before the failure */
+        if (rc == CT_OK)
+            rc = ct_import_remember(ic->store, &ic->mark, &err);
+        ic->duplicates += st.skipped;
         if (ic->progress)
             fputs("\r\033[K", stderr);
         if (rc != CT_OK) {

@@ -17,13 +17,6 @@ CREATE TABLE journal (
     rec BLOB NOT NULL
 );
 
--- De-duplication: the first 16 bytes of BLAKE2b(source, 0, key) as two
--- integers.  A record whose (h, h2) is present is a duplicate.
-CREATE TABLE seen (
-    h  INTEGER PRIMARY KEY,
-    h2 INTEGER NOT NULL
-);
-
 CREATE TABLE segments (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
@@ -45,14 +38,11 @@ CREATE TABLE blocks (
 );
 CREATE INDEX blocks_max_ts ON blocks(max_ts);
 
--- Entity keys: 'c:<container id>', 'p:<ns>/<pod>', 'i:<image>', 'u:<user>',
--- 'h:<host>', 's:<source>'.
-CREATE TABLE entities (
-    id  INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE
-);
-
--- Which blocks hold at least one record of an entity.
+-- Which blocks hold at least one record of an entity.  entity is the first
+-- 8 bytes (little-endian, as a signed integer) of BLAKE2b-64 of the entity
+-- key: 'c:<container id>', 'p:<ns>/<pod>', 'i:<image>', 'u:<user>',
+-- 'h:<host>', 's:<source>'.  A collision only adds a candidate block: scans
+-- check every record's own fields.
 CREATE TABLE postings (
     entity INTEGER NOT NULL,
     block  INTEGER NOT NULL,
@@ -81,7 +71,7 @@ CREATE TABLE containers (
     last_seen_ns  INTEGER NOT NULL,
     obs_ns        INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX containers_pod ON containers(pod_ns, pod_name);
+CREATE INDEX containers_pod ON containers(pod_ns, pod_name) WHERE pod_name IS NOT NULL;
 
 -- Every name a container has had (renames, and names reused by others).
 CREATE TABLE container_names (

@@ -57,6 +57,30 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t v)
         sqlite3_bind_null(st, i);
 }
 
+static const char seen_sql[] =
+    "INSERT INTO containers (id, first_seen_ns, last_seen_ns, obs_ns) VALUES (?1, ?2, ?2, 0)"
+    " ON CONFLICT (id) DO UPDATE SET first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),"
+    " last_seen_ns = max(last_seen_ns, excluded.last_seen_ns)";
+
+ct_status ct_catalog_seen(ct_store *s, const char *id, int64_t ts_ns, ct_error *err)
+{
+    sqlite3_stmt *st;
+
+    if (s->st_cat_seen == NULL) {
+        ct_status rc = ct_index_prepare(s->db, seen_sql, &s->st_cat_seen, err);
+
+        if (rc != CT_OK)
+            return rc;
+    }
+    st = s->st_cat_seen;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ts_ns);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return ct_index_err(s->db, err, "cannot update the container catalog");
+    return CT_OK;
+}
+
 ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err)
 {
     sqlite3_stmt *st;
@@ -277,9 +301,7 @@ ct_status ct_catalog_resolve(ct_store *s, const char *ref, char **ret_id, ct_err
     if (ref == NULL || ref[0] == '\0' || strlen(ref) > 128)
         return ct_error_set(err, CT_ERR_INVALID, 0, "empty or overlong container reference");
     /* exact id, in the catalog or only in records */
-    rc = resolve_query(s, "SELECT id FROM containers WHERE id = ?1"
-                          " UNION SELECT substr(key, 3) FROM entities WHERE key = 'c:' || ?1",
-                       ref, ids, &count, err);
+    rc = resolve_query(s, "SELECT id FROM containers WHERE id = ?1", ref, ids, &count, err);
     if (rc == CT_OK && count == 0) {
         rc = resolve_query(s,
                            "SELECT id FROM container_names WHERE name = ?1"
@@ -288,10 +310,8 @@ ct_status ct_catalog_resolve(ct_store *s, const char *ref, char **ret_id, ct_err
     }
     if (rc == CT_OK && count == 0 && is_hex(ref) && strlen(ref) >= 4) {
         (void)snprintf(pattern, sizeof(pattern), "%s*", ref);
-        rc = resolve_query(s,
-                           "SELECT id FROM containers WHERE id GLOB ?1"
-                           " UNION SELECT substr(key, 3) FROM entities WHERE key GLOB 'c:' || ?1",
-                           pattern, ids, &count, err);
+        rc = resolve_query(s, "SELECT id FROM containers WHERE id GLOB ?1", pattern, ids, &count,
+                           err);
     }
     if (rc == CT_OK && count == 0)
         rc = ct_error_set(err, CT_ERR_NOTFOUND, 0, "no container matches '%s'", ref);

@@ -7,6 +7,8 @@
  */
 #include "index.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 
 extern const char *const ct_schema_migrations[];
@@ -107,6 +109,9 @@ ct_status ct_index_open(const char *path, int read_only, sqlite3 **ret_db, ct_er
         rc = ct_index_exec(db, "PRAGMA query_only = ON; PRAGMA cache_size = -16384", err);
     else
         rc = ct_index_exec(db,
+                           /* takes effect on a new file only: lets close give
+                            * back the pages sealed journal rows left free */
+                           "PRAGMA auto_vacuum = INCREMENTAL;"
                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                            "PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;"
                            "PRAGMA temp_store = MEMORY",
@@ -128,4 +133,15 @@ ct_status ct_index_open(const char *path, int read_only, sqlite3 **ret_db, ct_er
     }
     *ret_db = db;
     return CT_OK;
+}
+
+int64_t ct_entity_hash(const char *key, size_t len)
+{
+    unsigned char h[8];
+    uint64_t v = 0;
+
+    (void)crypto_generichash(h, sizeof(h), (const unsigned char *)key, len, NULL, 0);
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | h[i];
+    return (int64_t)v;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockfmt.h"
 #include "codec.h"
 #include "index.h"
 
@@ -113,9 +114,8 @@ static int view_cmp(const void *a, const void *b)
     return x->raw.p < y->raw.p ? -1 : x->raw.p > y->raw.p;
 }
 
-/* Decode raw (n records back to back) keeping the matches. */
-static ct_status run_fill(scan_run *r, size_t raw_len, uint64_t n_hint, const ct_filter *f,
-                          ct_error *err)
+/* Decode journal rows (records back to back) keeping the matches. */
+static ct_status run_fill_rows(scan_run *r, size_t raw_len, const ct_filter *f, ct_error *err)
 {
     size_t off = 0, cap = 0;
 
@@ -130,7 +130,7 @@ static ct_status run_fill(scan_run *r, size_t raw_len, uint64_t n_hint, const ct
         if (!view_match(f, &v))
             continue;
         if (r->n == cap) {
-            size_t c2 = cap ? cap * 2 : (n_hint < 64 ? 64 : 256);
+            size_t c2 = cap ? cap * 2 : 256;
             ct_record_view *p = realloc(r->views, c2 * sizeof(*p));
 
             if (p == NULL)
@@ -140,6 +140,25 @@ static ct_status run_fill(scan_run *r, size_t raw_len, uint64_t n_hint, const ct
         }
         r->views[r->n++] = v;
     }
+    return CT_OK;
+}
+
+/* Decode a block payload of n records into r->views, keeping the matches. */
+static ct_status run_fill_block(scan_run *r, size_t raw_len, size_t n, const ct_filter *f,
+                                ct_error *err)
+{
+    ct_status rc;
+
+    r->views = malloc((n ? n : 1) * sizeof(*r->views));
+    if (r->views == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory scanning");
+    rc = ct_block_payload_decode(r->raw, raw_len, n, r->views, err);
+    if (rc != CT_OK)
+        return rc;
+    r->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (view_match(f, &r->views[i]))
+            r->views[r->n++] = r->views[i];
     return CT_OK;
 }
 
@@ -157,7 +176,7 @@ static ct_status run_open_block(ct_store *s, const scan_block *b, const ct_filte
         rc = ct_block_decompress(&h, frame, &r->raw, err);
     free(frame);
     if (rc == CT_OK)
-        rc = run_fill(r, h.raw_len, h.n_records, f, err);
+        rc = run_fill_block(r, h.raw_len, h.n_records, f, err);
     if (rc != CT_OK)
         ct_error_prefix(err, "block %llu", (unsigned long long)b->id);
     return rc;
@@ -182,7 +201,7 @@ static ct_status run_open_journal(ct_store *s, const ct_filter *f, scan_run *r, 
     sqlite3_finalize(st);
     r->raw = b.data;
     if (rc == CT_OK)
-        rc = run_fill(r, b.len, 0, f, err);
+        rc = run_fill_rows(r, b.len, f, err);
     /* journal rows are in seq order, and so are their bytes in r->raw: view_cmp
      * breaks ts ties by address, which keeps seq order */
     if (rc == CT_OK && r->n > 1)
@@ -219,9 +238,8 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
     }
     if (nk > 0) {
         const char *head = "SELECT DISTINCT b.id, b.segment, b.offset, b.length, b.min_ts"
-                           " FROM entities e JOIN postings p ON p.entity = e.id"
-                           " JOIN blocks b ON b.id = p.block"
-                           " WHERE b.min_ts <= ?1 AND b.max_ts >= ?2 AND e.key IN (";
+                           " FROM postings p JOIN blocks b ON b.id = p.block"
+                           " WHERE b.min_ts <= ?1 AND b.max_ts >= ?2 AND p.entity IN (";
         if (ct_bytes_put(&sql, head, strlen(head)) != 0)
             return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
         for (size_t i = 0; i < nk; i++)
@@ -242,7 +260,7 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
     sqlite3_bind_int64(st, 1, f->until_ns);
     sqlite3_bind_int64(st, 2, f->since_ns);
     for (size_t i = 0; i < nk; i++)
-        sqlite3_bind_text(st, (int)i + 3, keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, (int)i + 3, ct_entity_hash(keys[i], strlen(keys[i])));
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             size_t c2 = cap ? cap * 2 : 64;

@@ -15,7 +15,9 @@
 
 #include <sodium.h>
 
+#include "blockfmt.h"
 #include "codec.h"
+#include "ctrail/log.h"
 #include "ctrail/time.h"
 #include "index.h"
 
@@ -87,7 +89,7 @@ static int add_key(seal_work *w, char tag, const ct_span *a, const ct_span *b)
     return 0;
 }
 
-/* Entity keys of one record: see schema/001_init.sql (entities). */
+/* Entity keys of one record: see schema/001_init.sql (postings). */
 static int record_keys(seal_work *w, const ct_record_view *v)
 {
     const char *src = ct_source_name(v->source);
@@ -150,10 +152,24 @@ static ct_status seal_build(ct_store *s, seal_work *w, ct_block_hdr *h, ct_error
     unsigned char hdr[CT_BLOCK_HDR];
     size_t bound, clen;
 
+    ct_record_view *views;
+    ct_status rc = CT_OK;
+
     qsort(w->recs, w->n, sizeof(*w->recs), rec_cmp);
-    for (size_t i = 0; i < w->n; i++)
-        if (ct_bytes_put(&w->payload, w->rows.data + w->recs[i].off, w->recs[i].len) != 0)
-            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+    views = malloc(w->n * sizeof(*views));
+    if (views == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+    for (size_t i = 0; rc == CT_OK && i < w->n; i++) {
+        size_t used;
+
+        rc = ct_record_view_decode(w->rows.data + w->recs[i].off, w->recs[i].len, &views[i],
+                                   &used, err);
+    }
+    if (rc == CT_OK)
+        rc = ct_block_payload_encode(views, w->n, &w->payload, err);
+    free(views);
+    if (rc != CT_OK)
+        return rc;
     if (w->payload.len > UINT32_MAX / 2)
         return ct_error_set(err, CT_ERR_TOOBIG, 0, "block payload too large");
     bound = ZSTD_compressBound(w->payload.len);
@@ -162,6 +178,8 @@ static ct_status seal_build(ct_store *s, seal_work *w, ct_block_hdr *h, ct_error
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
     (void)ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_and_parameters);
     (void)ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->opts.zstd_level);
+    /* let matches reach back over the whole block, not just the level's default */
+    (void)ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_windowLog, CT_ZSTD_WINDOW_LOG);
     clen = ZSTD_compress2(s->cctx, w->out + CT_BLOCK_HDR, bound, w->payload.data, w->payload.len);
     if (ZSTD_isError(clen))
         return ct_error_set(err, CT_ERR_INVALID, 0, "zstd: %s", ZSTD_getErrorName(clen));
@@ -214,7 +232,7 @@ static ct_status seal_segment(ct_store *s, size_t need, ct_error *err)
 static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
                             const unsigned char hash[CT_HASH_LEN], ct_error *err)
 {
-    sqlite3_stmt *st = NULL, *ins = NULL, *get = NULL, *post = NULL;
+    sqlite3_stmt *st = NULL, *post = NULL;
     unsigned char msg[76], sig[crypto_sign_BYTES];
     uint64_t last_seq = 0;
     ct_status rc;
@@ -241,11 +259,6 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
             rc = ct_index_err(s->db, err, "cannot index a block");
     }
     if (rc == CT_OK)
-        rc = ct_index_prepare(s->db, "INSERT INTO entities (key) VALUES (?) ON CONFLICT DO NOTHING",
-                              &ins, err);
-    if (rc == CT_OK)
-        rc = ct_index_prepare(s->db, "SELECT id FROM entities WHERE key = ?", &get, err);
-    if (rc == CT_OK)
         rc = ct_index_prepare(s->db, "INSERT OR IGNORE INTO postings VALUES (?, ?)", &post, err);
     /* the key buffer is complete now: its offsets become stable pointers */
     if (rc == CT_OK && w->n_keys > 0) {
@@ -262,23 +275,13 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
 
         if (i > 0 && strcmp(key, w->key_ptrs[i - 1]) == 0)
             continue;
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, key, -1, SQLITE_STATIC);
-        sqlite3_reset(get);
-        sqlite3_bind_text(get, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(get) != SQLITE_ROW) {
-            rc = ct_index_err(s->db, err, "cannot index an entity");
-            break;
-        }
         sqlite3_reset(post);
-        sqlite3_bind_int64(post, 1, sqlite3_column_int64(get, 0));
+        sqlite3_bind_int64(post, 1, ct_entity_hash(key, strlen(key)));
         sqlite3_bind_int64(post, 2, (int64_t)h->id);
         if (sqlite3_step(post) != SQLITE_DONE)
             rc = ct_index_err(s->db, err, "cannot write a posting");
     }
     sqlite3_finalize(st);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(get);
     sqlite3_finalize(post);
     st = NULL;
     if (rc == CT_OK)
@@ -339,6 +342,17 @@ static ct_status seal_one(ct_store *s, ct_error *err)
         /* not indexed: drop the bytes again so the segment stays clean */
         (void)ftruncate(s->seg_fd, (off_t)s->seg_end);
         goto out;
+    }
+    {
+        ct_dblock db = {h.id, s->seg_id, s->seg_end, w.out_len, h.min_ts, h.max_ts};
+        uint64_t last_seq = 0;
+        ct_error derr = {0};
+
+        for (size_t i = 0; i < w.n; i++)
+            if (w.recs[i].seq > last_seq)
+                last_seq = w.recs[i].seq;
+        if (ct_dedup_sealed(&s->dedup, &db, last_seq, &derr) != CT_OK)
+            ct_log(CT_LOG_WARN, "store", "block %llu: %s", (unsigned long long)h.id, derr.msg);
     }
     s->seg_end += w.out_len;
     s->last_block = h.id;

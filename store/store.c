@@ -224,11 +224,6 @@ static ct_status store_prepare(ct_store *s, ct_error *err)
     rc = ct_index_prepare(s->db, "INSERT INTO journal (seq, rec) VALUES (?, ?)",
                           &s->st_journal_ins, err);
     if (rc == CT_OK)
-        rc = ct_index_prepare(s->db, "INSERT INTO seen (h, h2) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                              &s->st_seen_ins, err);
-    if (rc == CT_OK)
-        rc = ct_index_prepare(s->db, "SELECT h2 FROM seen WHERE h = ?", &s->st_seen_get, err);
-    if (rc == CT_OK)
         rc = ct_index_prepare(s->db, upsert_name, &s->st_name_upsert, err);
     return rc;
 }
@@ -273,6 +268,8 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
         rc = store_prepare(s, err);
         if (rc == CT_OK)
             rc = store_recover(s, err);
+        if (rc == CT_OK)
+            rc = ct_dedup_open(s, err);
         if (rc == CT_OK && (s->cctx = ZSTD_createCCtx()) == NULL)
             rc = ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create a zstd context");
         if (rc == CT_OK)
@@ -293,12 +290,16 @@ ct_status ct_store_close(ct_store *s, ct_error *err)
 
     if (s == NULL)
         return CT_OK;
-    if (!s->read_only && s->db != NULL)
+    if (!s->read_only && s->db != NULL) {
         rc = ct_store_seal(s, 1, err);
+        /* the journal is empty now: return its pages to the file system */
+        if (rc == CT_OK)
+            (void)ct_index_exec(s->db, "PRAGMA incremental_vacuum", NULL);
+    }
     sqlite3_finalize(s->st_journal_ins);
-    sqlite3_finalize(s->st_seen_ins);
-    sqlite3_finalize(s->st_seen_get);
+    ct_dedup_free(&s->dedup);
     sqlite3_finalize(s->st_cat_upsert);
+    sqlite3_finalize(s->st_cat_seen);
     sqlite3_finalize(s->st_name_upsert);
     if (s->db != NULL)
         sqlite3_close(s->db);
@@ -374,47 +375,11 @@ static void leader_release(ct_store *s)
 
 /* ---- append ---- */
 
-/* 1 when (source, key) was already stored; otherwise records it and returns 0. */
-static int dedup_seen(ct_store *s, const ct_record *rec, int *ret_dup, ct_error *err)
-{
-    unsigned char h[16];
-    crypto_generichash_state gs;
-    unsigned char src = (unsigned char)rec->source, zero = 0;
-    int64_t a, b;
-
-    (void)crypto_generichash_init(&gs, NULL, 0, sizeof(h));
-    (void)crypto_generichash_update(&gs, &src, 1);
-    (void)crypto_generichash_update(&gs, &zero, 1);
-    if (rec->dedup != NULL)
-        (void)crypto_generichash_update(&gs, (const unsigned char *)rec->dedup,
-                                        strlen(rec->dedup));
-    else
-        (void)crypto_generichash_update(&gs, (const unsigned char *)rec->raw, rec->raw_len);
-    (void)crypto_generichash_final(&gs, h, sizeof(h));
-    a = (int64_t)ct_le_get_u64(h);
-    b = (int64_t)ct_le_get_u64(h + 8);
-
-    *ret_dup = 0;
-    sqlite3_reset(s->st_seen_ins);
-    sqlite3_bind_int64(s->st_seen_ins, 1, a);
-    sqlite3_bind_int64(s->st_seen_ins, 2, b);
-    if (sqlite3_step(s->st_seen_ins) != SQLITE_DONE)
-        return ct_index_err(s->db, err, "cannot record a de-duplication key");
-    if (sqlite3_changes(s->db) != 0)
-        return CT_OK;
-    sqlite3_reset(s->st_seen_get);
-    sqlite3_bind_int64(s->st_seen_get, 1, a);
-    if (sqlite3_step(s->st_seen_get) == SQLITE_ROW && sqlite3_column_int64(s->st_seen_get, 0) == b)
-        *ret_dup = 1;
-    /* else: the first 64 bits collide with another key; keep the record */
-    return CT_OK;
-}
-
 static ct_status append_one(ct_store *s, ct_record *rec, ct_bytes *buf, ct_append_result *res,
                             ct_error *err)
 {
     int dup = 0;
-    ct_status rc = dedup_seen(s, rec, &dup, err);
+    ct_status rc = ct_dedup_check(s, rec, s->next_seq, &dup, err);
 
     if (rc != CT_OK)
         return rc;
@@ -446,6 +411,8 @@ static ct_status append_one(ct_store *s, ct_record *rec, ct_bytes *buf, ct_appen
             if (sqlite3_step(s->st_name_upsert) != SQLITE_DONE)
                 rc = ct_index_err(s->db, err, "cannot record a container name");
         }
+    } else if (rec->container != NULL && rec->container[0] != '\0') {
+        rc = ct_catalog_seen(s, rec->container, rec->ts_ns, err);
     }
     return rc;
 }
@@ -465,6 +432,7 @@ static void commit_batch(ct_store *s, ct_pending *batch)
         rc = ct_index_exec(s->db, "COMMIT", &err);
     if (rc != CT_OK) {
         (void)ct_index_exec(s->db, "ROLLBACK", NULL);
+        ct_dedup_rollback(&s->dedup, seq0);
         s->next_seq = seq0;
         s->journal_records = jr0;
         s->journal_bytes = jb0;

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "ctrail/store.h"
+#include "dedup.h"
 #include "segment.h"
 
 #define CT_SIGN_PK_LEN 32
@@ -47,7 +48,8 @@ struct ct_store {
     ZSTD_CCtx *cctx;
     unsigned char sign_sk[CT_SIGN_SK_LEN];
     unsigned char sign_pk[CT_SIGN_PK_LEN];
-    sqlite3_stmt *st_journal_ins, *st_seen_ins, *st_seen_get, *st_cat_upsert, *st_name_upsert;
+    sqlite3_stmt *st_journal_ins, *st_cat_upsert, *st_cat_seen, *st_name_upsert;
+    ct_dedup dedup;
 
     /* reader state: segment fds opened on demand, guarded by mu */
     int *seg_fds;        /* index = segment id, -1 when not open */
@@ -67,5 +69,8 @@ void ct_checkpoint_message(const unsigned char store_id[CT_STORE_ID_LEN], uint64
 
 /* catalog.c: fold facts observed at obs_ns into the catalog (writer, in a txn). */
 ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err);
+/* A record of container id at ts_ns, without facts: the catalog lists every
+ * container any record names (writer, in a txn). */
+ct_status ct_catalog_seen(ct_store *s, const char *id, int64_t ts_ns, ct_error *err);
 
 #endif

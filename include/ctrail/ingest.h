@@ -42,17 +42,26 @@ typedef struct ct_ingest_opts {
     int64_t ingest_ns;   /* stamped on every record; 0 = now */
     int64_t ref_ns;      /* reference time for year-less syslog stamps (file mtime) */
     const char *host;    /* borrowed or NULL: default host for records without one */
-    const char *origin;  /* borrowed or NULL: file name, folded into line dedup keys */
     ct_sink_fn sink;
     void *sink_ctx;      /* borrowed */
     ct_reject_fn reject; /* may be NULL */
     void *reject_ctx;    /* borrowed */
+    /* May be NULL.  Called once with the whole (decompressed) input before it
+     * is parsed; it may set *resume_line to say that lines 1..*resume_line
+     * were imported before (see ct_ingest_stats.skipped). */
+    void (*on_input)(void *ctx, const char *buf, size_t len, uint64_t *resume_line);
+    void *on_input_ctx; /* borrowed */
 } ct_ingest_opts;
 
 typedef struct ct_ingest_stats {
     uint64_t accepted; /* records handed to the sink */
     uint64_t rejected; /* lines or documents reported to reject */
     uint64_t bytes;    /* input bytes consumed */
+    /* records without a dedup key (log lines, inspect documents) that start
+     * at or before the resume line: not handed to the sink, since the store
+     * cannot tell them from new ones (keyed records go to the sink, which
+     * drops them as duplicates) */
+    uint64_t skipped;
 } ct_ingest_stats;
 
 /* Parse a whole, already decompressed input held in memory.  Detects JSON
@@ -69,6 +78,11 @@ ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *op
 typedef void (*ct_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progress_fn progress,
                          void *progress_ctx, ct_ingest_stats *stats, ct_error *err);
+
+/* The dedup key of a stored record, recomputed from its source and raw
+ * payload the way the parsers compute it (for ct_store_opts.dedup_key):
+ * a malloc'd string, or NULL when the record has none or cannot be parsed. */
+char *ct_ingest_dedup_key(ct_source source, const char *raw, size_t raw_len);
 
 /* --- single-item parsers, shared with the live collectors --- */
 

@@ -27,6 +27,12 @@ typedef struct ct_store_opts {
     uint64_t segment_max_bytes; /* start a new segment past this size (default 256 MiB) */
     int zstd_level;             /* default 6 */
     size_t max_record_bytes;    /* larger records are refused (default 16 MiB) */
+    /* Recomputes the dedup key of a stored record from its source and raw
+     * payload (ct_ingest_dedup_key does it for the parsers' keys): returns a
+     * malloc'd string the store frees, or NULL when the record has none.
+     * Keys are not stored, so without it (NULL, the default) a writer only
+     * finds duplicates among the records it appended since it opened. */
+    char *(*dedup_key)(ct_source source, const char *raw, size_t raw_len);
 } ct_store_opts;
 
 /* Fill opts with the defaults. */

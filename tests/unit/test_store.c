@@ -2,6 +2,7 @@
  * tests/unit/test_store.c - the store: append, seal, scan, dedup, verify,
  * recovery, and group commit from many threads.
  */
+#define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +47,24 @@ static void make_rec(ct_record *r, int64_t ts, const char *container, const char
     r->raw_len = strlen(raw);
 }
 
+/* Test records' dedup key: the raw payload's "k" member, as a parser
+ * would compute it ({"k":"KEY",...}). */
+static char *test_dedup_key(ct_source src, const char *raw, size_t len)
+{
+    const char *p = memmem(raw, len, "\"k\":\"", 5), *q;
+
+    if (src != CT_SRC_DOCKER || p == NULL)
+        return NULL;
+    p += 5;
+    q = memchr(p, '"', len - (size_t)(p - raw));
+    return q != NULL ? strndup(p, (size_t)(q - p)) : NULL;
+}
+
+static void set_key(ct_record *r)
+{
+    r->dedup = test_dedup_key(r->source, r->raw, r->raw_len);
+}
+
 static ct_store *open_store(size_t block_bytes)
 {
     ct_store_opts o;
@@ -54,6 +73,7 @@ static ct_store *open_store(size_t block_bytes)
 
     ct_store_opts_init(&o);
     o.block_target_bytes = block_bytes;
+    o.dedup_key = test_dedup_key;
     cr_assert_eq(ct_store_open(dir, &o, &s, &err), CT_OK, "open: %s", err.msg);
     return s;
 }
@@ -143,20 +163,44 @@ Test(store, duplicates_are_dropped_across_reopen)
     ct_append_result res;
     ct_error err = {0};
 
-    make_rec(&r[0], 5, "cc", "container.die", "{\"x\":1}");
-    make_rec(&r[1], 5, "cc", "container.die", "{\"x\":1}"); /* same bytes in one batch */
+    make_rec(&r[0], 5, "cc", "container.die", "{\"k\":\"a\",\"x\":1}");
+    make_rec(&r[1], 5, "cc", "container.die", "{\"k\":\"a\",\"x\":2}"); /* same key, one batch */
+    set_key(&r[0]);
+    set_key(&r[1]);
     cr_assert_eq(ct_store_append(s, r, 2, &res, &err), CT_OK, "%s", err.msg);
     cr_expect_eq(res.accepted, 1);
     cr_expect_eq(res.duplicates, 1);
     cr_assert_eq(ct_store_close(s, &err), CT_OK);
+
+    /* sealed at close: the key is found again from the block's payloads */
     s = open_store(1 << 20);
-    free(r[0].dedup);
-    r[0].dedup = NULL;
     cr_assert_eq(ct_store_append(s, r, 1, &res, &err), CT_OK, "%s", err.msg);
     cr_expect_eq(res.duplicates, 1, "re-append after reopen must be a duplicate");
+    r[1].ts_ns = 6; /* same key, another time: not in any block's range */
+    cr_assert_eq(ct_store_append(s, &r[1], 1, &res, &err), CT_OK, "%s", err.msg);
+    cr_expect_eq(res.accepted, 1, "a key is only a duplicate at the same event time");
+    free(r[0].dedup);
     r[0].dedup = strdup("other-key");
     cr_assert_eq(ct_store_append(s, r, 1, &res, &err), CT_OK, "%s", err.msg);
     cr_expect_eq(res.accepted, 1, "a different dedup key is a different record");
+    free(r[0].dedup);
+    r[0].dedup = NULL;
+    cr_assert_eq(ct_store_append(s, r, 1, &res, &err), CT_OK, "%s", err.msg);
+    cr_expect_eq(res.accepted, 1, "a record without a key is never a duplicate");
+    cr_assert_eq(ct_store_close(s, &err), CT_OK);
+
+    /* a duplicate of a record still in the journal */
+    s = open_store(1 << 20);
+    r[0].ts_ns = 100;
+    free(r[0].dedup);
+    r[0].dedup = strdup("j");
+    free(r[0].raw);
+    r[0].raw = strdup("{\"k\":\"j\"}");
+    r[0].raw_len = strlen(r[0].raw);
+    cr_assert_eq(ct_store_append(s, r, 1, &res, &err), CT_OK, "%s", err.msg);
+    cr_expect_eq(res.accepted, 1);
+    cr_assert_eq(ct_store_append(s, r, 1, &res, &err), CT_OK, "%s", err.msg);
+    cr_expect_eq(res.duplicates, 1, "a duplicate of a journal record");
     ct_record_release(&r[0]);
     ct_record_release(&r[1]);
     ct_store_close(s, NULL);

@@ -1,0 +1,42 @@
+/*
+ * collector/dedup_key.c - a stored record's dedup key, computed again.
+ *
+ * The store does not keep dedup keys (they would cost more than the
+ * compressed event); when it needs the keys of a block it asks for them
+ * here, with the record's source and original bytes.
+ */
+#include "ctrail/ingest.h"
+
+#include <string.h>
+
+char *ct_ingest_dedup_key(ct_source source, const char *raw, size_t raw_len)
+{
+    ct_status (*parse)(json_t *, const char *, size_t, ct_record *, ct_error *);
+    ct_record rec = {0};
+    ct_error err = {0};
+    json_t *obj;
+    char *key = NULL;
+
+    switch (source) {
+    case CT_SRC_DOCKER:
+        parse = ct_docker_event_parse;
+        break;
+    case CT_SRC_K8S_AUDIT:
+        parse = ct_k8s_audit_parse;
+        break;
+    default:
+        return NULL; /* the other sources have no key */
+    }
+    if (raw == NULL)
+        return NULL;
+    obj = json_loadb(raw, raw_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (obj == NULL)
+        return NULL;
+    if (parse(obj, raw, raw_len, &rec, &err) == CT_OK) {
+        key = rec.dedup;
+        rec.dedup = NULL;
+    }
+    ct_record_release(&rec);
+    json_decref(obj);
+    return key;
+}
