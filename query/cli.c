@@ -133,7 +133,7 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
     int c;
 
     ct_filter_init(&ro->f);
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets the main parser's "+" mode */
     while ((c = getopt_long(argc, argv, "o:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 's':

@@ -113,7 +113,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     int c, fmt = CT_FMT_AUTO, status = CT_EXIT_OK;
     uint64_t total_rejected = 0;
 
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets the main parser's "+" mode */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -206,7 +206,7 @@ static int simple_opts(ct_cli *cli, int argc, char **argv, const char *help)
     };
     int c;
 
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then also forgets the main parser's "+" mode */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'd') {
             cli->data_dir = optarg;

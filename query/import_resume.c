@@ -33,14 +33,14 @@ static void hash_hex(const char *buf, size_t len, char out[2 * 32 + 1])
 uint64_t ct_import_resume(ct_store *s, const char *path, const char *buf, size_t len,
                           ct_import_mark *m)
 {
-    char hex[65], *val = NULL, abs[PATH_MAX];
+    char hex[65], full[65], *val = NULL, abs[PATH_MAX];
     size_t end = len;
     uint64_t lines = 0, resume = 0;
     ct_error err = {0};
 
     memset(m, 0, sizeof(*m));
-    hash_hex(buf, len, hex);
-    (void)snprintf(m->sha_key, sizeof(m->sha_key), "import:sha:%s", hex);
+    hash_hex(buf, len, full);
+    (void)snprintf(m->sha_key, sizeof(m->sha_key), "import:sha:%s", full);
     while (end > 0 && buf[end - 1] != '\n')
         end--;
     for (size_t i = 0; i < end; i++)
@@ -48,7 +48,10 @@ uint64_t ct_import_resume(ct_store *s, const char *path, const char *buf, size_t
     if (path != NULL && realpath(path, abs) != NULL &&
         (size_t)snprintf(m->path_key, sizeof(m->path_key), "import:path:%s", abs) <
             sizeof(m->path_key)) {
-        hash_hex(buf, end, hex);
+        if (end == len)
+            memcpy(hex, full, sizeof(hex));
+        else
+            hash_hex(buf, end, hex);
         (void)snprintf(m->path_val, sizeof(m->path_val), "%zu %llu %s", end,
                        (unsigned long long)lines, hex);
     } else {
@@ -66,7 +69,10 @@ uint64_t ct_import_resume(ct_store *s, const char *path, const char *buf, size_t
         char old_hex[65];
 
         if (sscanf(val, "%zu %llu %64s", &old_end, &old_lines, old_hex) == 3 && old_end <= len) {
-            hash_hex(buf, old_end, hex);
+            if (old_end == len)
+                memcpy(hex, full, sizeof(hex));
+            else
+                hash_hex(buf, old_end, hex);
             if (strcmp(hex, old_hex) == 0)
                 resume = old_lines;
         }
