@@ -21,5 +21,6 @@ ct_status ct_cli_open_read(const ct_cli *cli, ct_store **ret, ct_error *err);
 int ct_cli_import(ct_cli *cli, int argc, char **argv);
 int ct_cli_verify(ct_cli *cli, int argc, char **argv);
 int ct_cli_stats(ct_cli *cli, int argc, char **argv);
+int ct_cli_serve(ct_cli *cli, int argc, char **argv); /* cmd/serve_cli.c */
 
 #endif

@@ -1,0 +1,198 @@
+/*
+ * cmd/serve.c - `ctrail serve`: the loop, the store writer, the components.
+ *
+ * Start order: store (writer, then a read-only handle for queries), HTTP
+ * listener, collectors.  Stop order is the reverse, driven by SIGINT or
+ * SIGTERM through libevent's signal events, so every component stops on
+ * the loop thread and the store seals its journal before the process
+ * leaves.
+ */
+#include "ctrail/serve.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "ctrail/ingest.h"
+#include "ctrail/log.h"
+
+typedef struct stop_hook {
+    void (*stop)(void *ctx);
+    void *ctx;
+    struct stop_hook *next;
+} stop_hook;
+
+struct ct_serve {
+    ct_serve_opts opts;
+    struct event_base *base;
+    struct event *sig_int, *sig_term;
+    ct_store *store, *reader;
+    ct_metrics *metrics;
+    stop_hook *hooks; /* newest first */
+    ct_series *ingested[CT_SRC_MAX_];
+};
+
+void ct_serve_opts_init(ct_serve_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = "127.0.0.1:8780";
+    o->max_body_bytes = 64u << 20;
+    o->inspect_interval_s = 60;
+}
+
+struct event_base *ct_serve_base(ct_serve *sv)
+{
+    return sv->base;
+}
+
+ct_store *ct_serve_store(ct_serve *sv)
+{
+    return sv->store;
+}
+
+ct_store *ct_serve_reader(ct_serve *sv)
+{
+    return sv->reader;
+}
+
+ct_metrics *ct_serve_metrics(ct_serve *sv)
+{
+    return sv->metrics;
+}
+
+const ct_serve_opts *ct_serve_options(ct_serve *sv)
+{
+    return &sv->opts;
+}
+
+void ct_serve_stop(ct_serve *sv)
+{
+    (void)event_base_loopbreak(sv->base);
+}
+
+ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_error *err)
+{
+    stop_hook *h = malloc(sizeof(*h));
+
+    if (h == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    h->stop = stop;
+    h->ctx = ctx;
+    h->next = sv->hooks;
+    sv->hooks = h;
+    return CT_OK;
+}
+
+ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_result *res,
+                          ct_error *err)
+{
+    ct_append_result r = {0};
+    ct_status rc = ct_store_append(sv->store, recs, n, &r, err);
+
+    if (rc == CT_OK)
+        for (size_t i = 0; i < n; i++)
+            if (recs[i].seq != 0 && (unsigned)recs[i].source < CT_SRC_MAX_)
+                ct_series_add(sv->ingested[recs[i].source], 1);
+    if (res != NULL)
+        *res = r;
+    return rc;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    ct_serve *sv = arg;
+
+    (void)what;
+    ct_log(CT_LOG_INFO, "serve", "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ct_serve_stop(sv);
+}
+
+static ct_status serve_open(ct_serve *sv, ct_error *err)
+{
+    ct_store_opts so;
+    ct_status rc;
+
+    sv->metrics = ct_metrics_new();
+    if (sv->metrics == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    for (unsigned i = 1; i < CT_SRC_MAX_; i++) {
+        char labels[64];
+
+        (void)snprintf(labels, sizeof(labels), "source=\"%s\"", ct_source_name((ct_source)i));
+        sv->ingested[i] = ct_metrics_series(sv->metrics, CT_METRIC_COUNTER,
+                                            "ctrail_records_ingested_total",
+                                            "Records stored, by source", labels);
+    }
+    if (evthread_use_pthreads() != 0)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "libevent has no pthreads support");
+    sv->base = event_base_new();
+    if (sv->base == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create the event loop");
+    ct_store_opts_init(&so);
+    so.dedup_key = ct_ingest_dedup_key;
+    rc = ct_store_open(sv->opts.data_dir, &so, &sv->store, err);
+    if (rc != CT_OK)
+        return rc;
+    ct_store_opts_init(&so);
+    so.read_only = 1;
+    rc = ct_store_open(sv->opts.data_dir, &so, &sv->reader, err);
+    if (rc != CT_OK)
+        return rc;
+    sv->sig_int = evsignal_new(sv->base, SIGINT, on_signal, sv);
+    sv->sig_term = evsignal_new(sv->base, SIGTERM, on_signal, sv);
+    if (sv->sig_int == NULL || sv->sig_term == NULL || evsignal_add(sv->sig_int, NULL) != 0 ||
+        evsignal_add(sv->sig_term, NULL) != 0)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "cannot watch SIGINT/SIGTERM");
+    (void)signal(SIGPIPE, SIG_IGN); /* a client that goes away is an error return */
+    return CT_OK;
+}
+
+static ct_status serve_close(ct_serve *sv, ct_error *err)
+{
+    ct_status rc = CT_OK;
+
+    while (sv->hooks != NULL) {
+        stop_hook *h = sv->hooks;
+
+        sv->hooks = h->next;
+        h->stop(h->ctx);
+        free(h);
+    }
+    if (sv->sig_int != NULL)
+        event_free(sv->sig_int);
+    if (sv->sig_term != NULL)
+        event_free(sv->sig_term);
+    ct_store_close(sv->reader, NULL);
+    rc = ct_store_close(sv->store, err);
+    if (sv->base != NULL)
+        event_base_free(sv->base);
+    ct_metrics_free(sv->metrics);
+    return rc;
+}
+
+ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
+{
+    ct_serve sv;
+    ct_error cerr = {0};
+    ct_status rc;
+
+    memset(&sv, 0, sizeof(sv));
+    sv.opts = *opts;
+    rc = serve_open(&sv, err);
+    if (rc == CT_OK)
+        rc = ct_http_start(&sv, err);
+    if (rc == CT_OK) {
+        ct_log(CT_LOG_INFO, "serve", "data in '%s'; stop with SIGINT or SIGTERM",
+               sv.opts.data_dir);
+        if (event_base_dispatch(sv.base) < 0)
+            rc = ct_error_set(err, CT_ERR_INVALID, 0, "the event loop failed");
+    }
+    if (serve_close(&sv, &cerr) != CT_OK && rc == CT_OK) {
+        *err = cerr;
+        rc = cerr.code;
+    }
+    return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * ctrail/serve.h - `ctrail serve`: the long-running process.
+ *
+ * One libevent loop, one store writer, and the components plugged into
+ * them: the HTTP listener (query/http*.c), the Docker collector, syslog
+ * receivers, file tails, the Kubernetes audit webhook.  A component's start
+ * function gets the ct_serve, registers its events on the loop and a stop
+ * function; everything it appends goes through ct_serve_store() (thread-safe,
+ * durable on return).  Queries use a read-only handle of their own.
+ */
+#ifndef CTRAIL_SERVE_H
+#define CTRAIL_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctrail/error.h"
+#include "ctrail/metrics.h"
+#include "ctrail/store.h"
+
+struct event_base;
+struct evhttp;
+
+typedef struct ct_strlist {
+    const char **v; /* borrowed strings; the array is owned by the opts' owner */
+    size_t n;
+} ct_strlist;
+
+typedef struct ct_serve_opts {
+    const char *data_dir;          /* borrowed */
+    const char *listen;            /* HTTP address, "127.0.0.1:8780" */
+    const char *tokens_file;       /* NULL: loopback only, no auth */
+    size_t max_body_bytes;         /* request bodies (default 64 MiB) */
+    const char *web_root;          /* NULL: the page compiled in; else serve files from here */
+    /* Docker / Podman engine */
+    int no_docker;
+    const char *docker_host;       /* NULL: $DOCKER_HOST, then unix:///var/run/docker.sock */
+    int inspect_interval_s;        /* default 60 */
+    /* host logs and audit files */
+    ct_strlist syslog_udp, syslog_tcp, syslog_unix, tails, k8s_audit_logs;
+} ct_serve_opts;
+
+typedef struct ct_serve ct_serve;
+
+void ct_serve_opts_init(ct_serve_opts *o);
+
+/* Open the store, start every configured component, run the loop until
+ * SIGINT/SIGTERM (or ct_serve_stop), stop the components in reverse order
+ * and close the store.  Prints where to look once listening. */
+ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err);
+
+/* Ask the loop to stop (any thread, or a signal handler's event). */
+void ct_serve_stop(ct_serve *sv);
+
+/* Borrowed pointers, valid while the serve runs. */
+struct event_base *ct_serve_base(ct_serve *sv);
+ct_store *ct_serve_store(ct_serve *sv);          /* the writer */
+ct_store *ct_serve_reader(ct_serve *sv);         /* read-only handle, loop thread only */
+ct_metrics *ct_serve_metrics(ct_serve *sv);
+const ct_serve_opts *ct_serve_options(ct_serve *sv);
+
+/* Called at shutdown, newest first, on the loop thread, before the store
+ * closes.  ctx is borrowed until then. */
+ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_error *err);
+
+/* Append records through the writer and count them in
+ * ctrail_records_ingested_total{source=...}.  Same contract as
+ * ct_store_append (records borrowed; durable on CT_OK). */
+ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_result *res,
+                          ct_error *err);
+
+/* Start functions of the components (each in its own file). */
+ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */
+
+#endif
