@@ -27,8 +27,11 @@ typedef struct seal_rec {
     size_t off, len; /* in the rows buffer */
 } seal_rec;
 
-typedef struct seal_work {
-    ct_bytes rows;     /* journal blobs, in seq order */
+struct ct_seal_work {
+    int from_journal;  /* its rows leave the journal when the block is indexed */
+    ct_block_hdr h;    /* of the block built */
+    unsigned char hash[CT_HASH_LEN];
+    ct_bytes rows;     /* encoded records, in seq order */
     seal_rec *recs;
     size_t n, cap;
     ct_bytes payload;  /* records sorted by (ts, seq) */
@@ -38,7 +41,8 @@ typedef struct seal_work {
     size_t n_keys, cap_keys;
     unsigned char *out; /* header + zstd frame */
     size_t out_len;
-} seal_work;
+};
+typedef ct_seal_work seal_work;
 
 static void seal_work_release(seal_work *w)
 {
@@ -101,6 +105,37 @@ static int record_keys(seal_work *w, const ct_record_view *v)
            add_key(w, 'h', &v->str[CT_V_HOST], NULL) || add_key(w, 's', &s, NULL);
 }
 
+ct_status ct_seal_add_row(ct_seal_work *w, uint64_t seq, const void *row, size_t len,
+                          ct_error *err)
+{
+    ct_record_view v;
+    size_t used;
+    ct_status rc;
+
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 4096;
+        seal_rec *p = realloc(w->recs, cap * sizeof(*p));
+
+        if (p == NULL)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+        w->recs = p;
+        w->cap = cap;
+    }
+    rc = ct_record_view_decode(row, len, &v, &used, err);
+    if (rc != CT_OK)
+        return rc;
+    w->recs[w->n] = (seal_rec){v.ts_ns, seq, w->rows.len, len};
+    if (ct_bytes_put(&w->rows, row, len) != 0 || record_keys(w, &v) != 0)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
+    w->n++;
+    return CT_OK;
+}
+
+size_t ct_seal_work_bytes(const ct_seal_work *w)
+{
+    return w->rows.len;
+}
+
 /* Read the oldest journal rows, up to one block's worth. */
 static ct_status seal_collect(ct_store *s, seal_work *w, ct_error *err)
 {
@@ -112,33 +147,14 @@ static ct_status seal_collect(ct_store *s, seal_work *w, ct_error *err)
     if (rc != CT_OK)
         return rc;
     sqlite3_bind_int64(st, 1, s->opts.block_max_records);
+    w->from_journal = 1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW && w->rows.len < s->opts.block_target_bytes) {
-        const void *blob = sqlite3_column_blob(st, 1);
-        size_t len = (size_t)sqlite3_column_bytes(st, 1), used;
-        ct_record_view v;
-
-        if (w->n == w->cap) {
-            size_t cap = w->cap ? w->cap * 2 : 4096;
-            seal_rec *p = realloc(w->recs, cap * sizeof(*p));
-
-            if (p == NULL) {
-                rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
-                break;
-            }
-            w->recs = p;
-            w->cap = cap;
-        }
-        rc = ct_record_view_decode(blob, len, &v, &used, err);
+        rc = ct_seal_add_row(w, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+                             (size_t)sqlite3_column_bytes(st, 1), err);
         if (rc != CT_OK) {
             ct_error_prefix(err, "journal row %lld", (long long)sqlite3_column_int64(st, 0));
             break;
         }
-        w->recs[w->n] = (seal_rec){v.ts_ns, (uint64_t)sqlite3_column_int64(st, 0), w->rows.len, len};
-        if (ct_bytes_put(&w->rows, blob, len) != 0 || record_keys(w, &v) != 0) {
-            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
-            break;
-        }
-        w->n++;
     }
     if (rc == CT_OK && step != SQLITE_ROW && step != SQLITE_DONE)
         rc = ct_index_err(s->db, err, "cannot read the journal");
@@ -206,19 +222,15 @@ static ct_status seal_build(ct_store *s, seal_work *w, ct_block_hdr *h, ct_error
 /* Start segment seg_id+1 when the block would not fit in the current one. */
 static ct_status seal_segment(ct_store *s, size_t need, ct_error *err)
 {
-    char sql[128];
     int fd;
     ct_status rc;
 
     if (s->seg_fd >= 0 &&
         (s->seg_end == CT_SEG_HDR || s->seg_end + need <= s->opts.segment_max_bytes))
         return CT_OK;
-    (void)snprintf(sql, sizeof(sql), "INSERT INTO segments VALUES (%llu, '%08llu.seg', %lld)",
-                   (unsigned long long)(s->seg_id + 1), (unsigned long long)(s->seg_id + 1),
-                   (long long)ct_time_now_ns());
-    rc = ct_index_exec(s->db, sql, err);
-    if (rc == CT_OK)
-        rc = ct_segment_create(s->segdirfd, s->seg_id + 1, s->store_id, &fd, err);
+    /* its segments row is written with its first block (seal_index), so a
+     * rolled-back block leaves no row behind; an orphan file is recreated */
+    rc = ct_segment_create(s->segdirfd, s->seg_id + 1, s->store_id, &fd, err);
     if (rc != CT_OK)
         return rc;
     if (s->seg_fd >= 0)
@@ -232,6 +244,7 @@ static ct_status seal_segment(ct_store *s, size_t need, ct_error *err)
 static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
                             const unsigned char hash[CT_HASH_LEN], ct_error *err)
 {
+    char sql[128];
     sqlite3_stmt *st = NULL, *post = NULL;
     unsigned char msg[76], sig[crypto_sign_BYTES];
     uint64_t last_seq = 0;
@@ -240,10 +253,13 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
     for (size_t i = 0; i < w->n; i++)
         if (w->recs[i].seq > last_seq)
             last_seq = w->recs[i].seq;
-    rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", err);
-    if (rc != CT_OK)
-        return rc;
-    rc = ct_index_prepare(s->db, "INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?)", &st, err);
+    (void)snprintf(sql, sizeof(sql),
+                   "INSERT OR IGNORE INTO segments VALUES (%llu, '%08llu.seg', %lld)",
+                   (unsigned long long)s->seg_id, (unsigned long long)s->seg_id,
+                   (long long)ct_time_now_ns());
+    rc = ct_index_exec(s->db, sql, err);
+    if (rc == CT_OK)
+        rc = ct_index_prepare(s->db, "INSERT INTO blocks VALUES (?,?,?,?,?,?,?,?,?,?)", &st, err);
     if (rc == CT_OK) {
         sqlite3_bind_int64(st, 1, (int64_t)h->id);
         sqlite3_bind_int64(st, 2, (int64_t)s->seg_id);
@@ -284,9 +300,9 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
     sqlite3_finalize(st);
     sqlite3_finalize(post);
     st = NULL;
-    if (rc == CT_OK)
+    if (rc == CT_OK && w->from_journal)
         rc = ct_index_prepare(s->db, "DELETE FROM journal WHERE seq <= ?", &st, err);
-    if (rc == CT_OK) {
+    if (rc == CT_OK && w->from_journal) {
         sqlite3_bind_int64(st, 1, (int64_t)last_seq);
         if (sqlite3_step(st) != SQLITE_DONE)
             rc = ct_index_err(s->db, err, "cannot trim the journal");
@@ -307,18 +323,69 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
             rc = ct_index_err(s->db, err, "cannot write a checkpoint");
         sqlite3_finalize(st);
     }
-    if (rc == CT_OK)
-        rc = ct_index_exec(s->db, "COMMIT", err);
-    if (rc != CT_OK)
-        (void)ct_index_exec(s->db, "ROLLBACK", NULL);
     return rc;
+}
+
+ct_status ct_seal_write(ct_store *s, ct_seal_work *w, ct_error *err)
+{
+    ct_status rc = seal_build(s, w, &w->h, err);
+
+    if (rc == CT_OK)
+        rc = seal_segment(s, w->out_len, err);
+    if (rc == CT_OK)
+        rc = ct_pwrite_all(s->seg_fd, w->out, w->out_len, s->seg_end, err);
+    if (rc == CT_OK && fdatasync(s->seg_fd) != 0)
+        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot fsync segment %llu",
+                          (unsigned long long)s->seg_id);
+    if (rc != CT_OK)
+        return rc;
+    ct_block_hash(w->out, w->hash);
+    return seal_index(s, w, &w->h, w->hash, err);
+}
+
+void ct_seal_abort(ct_store *s)
+{
+    /* not indexed: drop the bytes again so the segment stays clean */
+    if (s->seg_fd >= 0)
+        (void)ftruncate(s->seg_fd, (off_t)s->seg_end);
+}
+
+void ct_seal_finish(ct_store *s, ct_seal_work *w)
+{
+    ct_dblock db = {w->h.id, s->seg_id, s->seg_end, w->out_len, w->h.min_ts, w->h.max_ts};
+    uint64_t last_seq = 0;
+    ct_error derr = {0};
+
+    for (size_t i = 0; i < w->n; i++)
+        if (w->recs[i].seq > last_seq)
+            last_seq = w->recs[i].seq;
+    if (ct_dedup_sealed(&s->dedup, &db, last_seq, &derr) != CT_OK)
+        ct_log(CT_LOG_WARN, "store", "block %llu: %s", (unsigned long long)w->h.id, derr.msg);
+    s->seg_end += w->out_len;
+    s->last_block = w->h.id;
+    memcpy(s->last_hash, w->hash, CT_HASH_LEN);
+    if (w->from_journal) {
+        s->journal_records -= w->n < s->journal_records ? w->n : s->journal_records;
+        s->journal_bytes -= w->rows.len < s->journal_bytes ? w->rows.len : s->journal_bytes;
+    }
+}
+
+ct_seal_work *ct_seal_work_new(void)
+{
+    return calloc(1, sizeof(ct_seal_work));
+}
+
+void ct_seal_work_free(ct_seal_work *w)
+{
+    if (w == NULL)
+        return;
+    seal_work_release(w);
+    free(w);
 }
 
 static ct_status seal_one(ct_store *s, ct_error *err)
 {
     seal_work w = {0};
-    ct_block_hdr h;
-    unsigned char hash[CT_HASH_LEN];
     ct_status rc = seal_collect(s, &w, err);
 
     if (rc == CT_OK && w.n == 0) {
@@ -326,39 +393,18 @@ static ct_status seal_one(ct_store *s, ct_error *err)
         goto out;
     }
     if (rc == CT_OK)
-        rc = seal_build(s, &w, &h, err);
-    if (rc == CT_OK)
-        rc = seal_segment(s, w.out_len, err);
-    if (rc == CT_OK)
-        rc = ct_pwrite_all(s->seg_fd, w.out, w.out_len, s->seg_end, err);
-    if (rc == CT_OK && fdatasync(s->seg_fd) != 0)
-        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot fsync segment %llu",
-                          (unsigned long long)s->seg_id);
+        rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", err);
     if (rc != CT_OK)
         goto out;
-    ct_block_hash(w.out, hash);
-    rc = seal_index(s, &w, &h, hash, err);
+    rc = ct_seal_write(s, &w, err);
+    if (rc == CT_OK)
+        rc = ct_index_exec(s->db, "COMMIT", err);
     if (rc != CT_OK) {
-        /* not indexed: drop the bytes again so the segment stays clean */
-        (void)ftruncate(s->seg_fd, (off_t)s->seg_end);
+        (void)ct_index_exec(s->db, "ROLLBACK", NULL);
+        ct_seal_abort(s);
         goto out;
     }
-    {
-        ct_dblock db = {h.id, s->seg_id, s->seg_end, w.out_len, h.min_ts, h.max_ts};
-        uint64_t last_seq = 0;
-        ct_error derr = {0};
-
-        for (size_t i = 0; i < w.n; i++)
-            if (w.recs[i].seq > last_seq)
-                last_seq = w.recs[i].seq;
-        if (ct_dedup_sealed(&s->dedup, &db, last_seq, &derr) != CT_OK)
-            ct_log(CT_LOG_WARN, "store", "block %llu: %s", (unsigned long long)h.id, derr.msg);
-    }
-    s->seg_end += w.out_len;
-    s->last_block = h.id;
-    memcpy(s->last_hash, hash, CT_HASH_LEN);
-    s->journal_records -= w.n < s->journal_records ? w.n : s->journal_records;
-    s->journal_bytes -= w.rows.len < s->journal_bytes ? w.rows.len : s->journal_bytes;
+    ct_seal_finish(s, &w);
 out:
     seal_work_release(&w);
     return rc;

@@ -56,6 +56,20 @@ struct ct_store {
     uint64_t n_seg_fds;
 };
 
+/* seal.c: a block being built.  Rows are encoded records (common/record.c)
+ * with their seq; ct_seal_write builds, appends and fsyncs the block and
+ * indexes it inside the caller's transaction; after COMMIT call
+ * ct_seal_finish, after ROLLBACK ct_seal_abort.  Leader only. */
+typedef struct ct_seal_work ct_seal_work;
+ct_seal_work *ct_seal_work_new(void); /* NULL when out of memory; free with ct_seal_work_free */
+void ct_seal_work_free(ct_seal_work *w);
+ct_status ct_seal_add_row(ct_seal_work *w, uint64_t seq, const void *row, size_t len,
+                          ct_error *err);
+size_t ct_seal_work_bytes(const ct_seal_work *w);
+ct_status ct_seal_write(ct_store *s, ct_seal_work *w, ct_error *err);
+void ct_seal_finish(ct_store *s, ct_seal_work *w);
+void ct_seal_abort(ct_store *s);
+
 /* seal.c: seal full blocks (all, with force); the caller is the leader. */
 ct_status ct_store_seal_locked(ct_store *s, int force, ct_error *err);
 
