@@ -72,11 +72,13 @@ static const char usage_text[] =
     "exit status: 0 ok, 1 failure (or verify found damage), 2 usage, 3 import rejected lines\n";
 
 static const char containers_help[] =
-    "usage: ctrail containers [--since T] [--until T] [--pod NS/NAME] [-o table|json]\n"
+    "usage: ctrail containers [--since T] [--until T] [--pod NS/NAME] [--image I]\n"
+    "                         [-o table|json]\n"
     "Lists every container the store has seen, dead and removed ones included, with\n"
     "its catalog: name, image, created/started/died/destroyed times, exit code,\n"
     "privileged, pod, and (json) details such as mounts and capabilities.\n"
-    "--since/--until keep containers seen within the window.\n";
+    "--since/--until keep containers seen within the window; --image takes an exact\n"
+    "image or a prefix ending in '*'.\n";
 
 static const char timeline_help[] =
     "usage: ctrail timeline REF [--since T] [--until T] [--limit N] [-o table|json|raw]\n"
@@ -98,9 +100,8 @@ static const char events_help[] =
 enum { OUT_TABLE, OUT_JSON, OUT_RAW };
 
 typedef struct read_opts {
-    ct_filter f;
+    ct_query q; /* strings borrowed from argv */
     int out;
-    const char *container_ref, *pod_ref;
 } read_opts;
 
 static int parse_out(const char *v, int *out)
@@ -116,32 +117,33 @@ static int parse_out(const char *v, int *out)
     return 0;
 }
 
-/* Options shared by containers, timeline and events.  Returns -1 (after
+/* Options shared by containers, timeline and events: the query parameters
+ * of ct_query_set (the HTTP API takes the same ones).  Returns -1 (after
  * printing why) on a usage error, 1 for --help, 0 otherwise. */
 static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help, read_opts *ro)
 {
     static const struct option longopts[] = {
-        {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
-        {"output", required_argument, NULL, 'o'}, {"source", required_argument, NULL, 'S'},
-        {"kind", required_argument, NULL, 'k'},   {"container", required_argument, NULL, 'c'},
-        {"pod", required_argument, NULL, 'p'},    {"user", required_argument, NULL, 'U'},
-        {"host", required_argument, NULL, 'H'},   {"image", required_argument, NULL, 'i'},
-        {"limit", required_argument, NULL, 'n'},  {"data", required_argument, NULL, 'd'},
+        {"since", required_argument, NULL, 'q'},  {"until", required_argument, NULL, 'q'},
+        {"output", required_argument, NULL, 'o'}, {"source", required_argument, NULL, 'q'},
+        {"kind", required_argument, NULL, 'q'},   {"container", required_argument, NULL, 'q'},
+        {"pod", required_argument, NULL, 'q'},    {"user", required_argument, NULL, 'q'},
+        {"host", required_argument, NULL, 'q'},   {"image", required_argument, NULL, 'q'},
+        {"limit", required_argument, NULL, 'q'},  {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int64_t now = ct_time_now_ns();
     ct_error err = {0};
-    int c;
+    int c, li = -1;
 
-    ct_filter_init(&ro->f);
+    ct_query_init(&ro->q);
     optind = 0; /* 0, not 1: glibc then also forgets the main parser's "+" mode */
-    while ((c = getopt_long(argc, argv, "o:n:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:n:h", longopts, &li)) != -1) {
         switch (c) {
-        case 's':
-        case 'u':
-            if (ct_time_parse_arg(optarg, now, c == 's' ? &ro->f.since_ns : &ro->f.until_ns,
-                                  &err) != CT_OK) {
-                ct_cli_error("%s", err.msg);
+        case 'q':
+        case 'n':
+            if (ct_query_set(&ro->q, c == 'n' ? "limit" : longopts[li].name, optarg, now, &err) !=
+                CT_OK) {
+                ct_cli_error("--%s", err.msg);
                 return -1;
             }
             break;
@@ -151,42 +153,6 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
                 return -1;
             }
             break;
-        case 'S':
-            ro->f.source = (int)ct_source_from_name(optarg);
-            if (ro->f.source == CT_SRC_UNKNOWN) {
-                ct_cli_error("unknown source '%s'", optarg);
-                return -1;
-            }
-            break;
-        case 'k':
-            ro->f.kind = optarg;
-            break;
-        case 'c':
-            ro->container_ref = optarg;
-            break;
-        case 'p':
-            ro->pod_ref = optarg;
-            break;
-        case 'U':
-            ro->f.user = optarg;
-            break;
-        case 'H':
-            ro->f.host = optarg;
-            break;
-        case 'i':
-            ro->f.image = optarg;
-            break;
-        case 'n': {
-            char *end;
-            unsigned long long v = strtoull(optarg, &end, 10);
-
-            if (*optarg == '\0' || *end != '\0' || optarg[0] == '-') {
-                ct_cli_error("--limit wants a whole number, not '%s'", optarg);
-                return -1;
-            }
-            ro->f.limit = v;
-            break;
-        }
         case 'd':
             cli->data_dir = optarg;
             break;
@@ -197,33 +163,39 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
             fputs(help, stderr);
             return -1;
         }
-    }
-    if (ro->f.since_ns > ro->f.until_ns) {
-        ct_cli_error("--since is after --until");
-        return -1;
+        li = -1;
     }
     return 0;
 }
 
-typedef struct print_ctx {
-    int out;
-    const ct_target *target; /* NULL for events */
-    uint64_t n;
-} print_ctx;
-
-static ct_status print_record(void *ctx, const ct_record *rec, ct_error *err)
+/* Open the store and resolve the query; on failure print why and return
+ * the exit status (usage for bad parameters). */
+static int open_query(ct_cli *cli, read_opts *ro, const char *timeline_ref, ct_store **ret)
 {
-    print_ctx *p = ctx;
+    ct_error err = {0};
+    ct_status rc = ct_cli_open_read(cli, ret, &err);
+
+    if (rc == CT_OK)
+        rc = ct_query_resolve(*ret, &ro->q, timeline_ref, &err);
+    if (rc == CT_OK)
+        return CT_EXIT_OK;
+    ct_cli_error("%s", err.msg);
+    ct_query_release(&ro->q);
+    ct_store_close(*ret, NULL);
+    *ret = NULL;
+    return rc == CT_ERR_INVALID ? CT_EXIT_USAGE : CT_EXIT_FAIL;
+}
+
+static ct_status print_record(void *ctx, const ct_record *rec, int *stop, ct_error *err)
+{
+    int out = *(const int *)ctx;
     char ts[CT_TIME_BUF];
 
-    /* a container's timeline takes its pod's records, not its siblings' */
-    if (p->target != NULL && p->target->container != NULL && rec->container != NULL &&
-        strcmp(rec->container, p->target->container) != 0)
-        return CT_OK;
-    if (p->out == OUT_RAW) {
+    (void)stop;
+    if (out == OUT_RAW) {
         fwrite(rec->raw, 1, rec->raw_len, stdout);
         fputc('\n', stdout);
-    } else if (p->out == OUT_JSON) {
+    } else if (out == OUT_JSON) {
         size_t len;
         char *line = ct_record_json_line(rec, &len);
 
@@ -241,21 +213,26 @@ static ct_status print_record(void *ctx, const ct_record *rec, ct_error *err)
                sum ? sum : "");
         free(sum);
     }
-    p->n++;
     if (ferror(stdout))
         return ct_error_set(err, CT_ERR_IO, 0, "cannot write to standard output");
     return CT_OK;
 }
 
-static int run_scan(ct_store *s, const ct_filter *f, int out, const ct_target *t)
+/* Print the records of a resolved query; --limit caps what is printed. */
+static int run_scan(ct_store *s, read_opts *ro)
 {
-    print_ctx p = {out, t, 0};
+    ct_cursor cur;
     ct_error err = {0};
+    ct_status rc;
 
-    if (out == OUT_TABLE)
+    ct_cursor_init(&cur);
+    if (ro->out == OUT_TABLE)
         printf("%-30s  %-13s  %-26s  %-12s  %s\n", "TIME", "SOURCE", "KIND", "CONTAINER",
                "SUMMARY");
-    if (ct_store_scan(s, f, print_record, &p, &err) != CT_OK) {
+    rc = ct_query_scan(s, &ro->q, &cur, ro->q.f.limit, print_record, &ro->out, NULL, &err);
+    ct_query_release(&ro->q);
+    ct_store_close(s, NULL);
+    if (rc != CT_OK) {
         ct_cli_error("%s", err.msg);
         return CT_EXIT_FAIL;
     }
@@ -266,8 +243,6 @@ static int cmd_timeline(ct_cli *cli, int argc, char **argv)
 {
     read_opts ro = {0};
     ct_store *s = NULL;
-    ct_target t;
-    ct_error err = {0};
     int rc = parse_read_opts(cli, argc, argv, timeline_help, &ro);
 
     if (rc != 0)
@@ -277,26 +252,14 @@ static int cmd_timeline(ct_cli *cli, int argc, char **argv)
         fputs(timeline_help, stderr);
         return CT_EXIT_USAGE;
     }
-    if (ct_cli_open_read(cli, &s, &err) != CT_OK ||
-        ct_target_resolve(s, argv[optind], &t, &err) != CT_OK) {
-        ct_cli_error("%s", err.msg);
-        ct_store_close(s, NULL);
-        return CT_EXIT_FAIL;
-    }
-    ro.f.any_keys = (const char *const *)t.keys;
-    ro.f.n_any_keys = t.n_keys;
-    rc = run_scan(s, &ro.f, ro.out, &t);
-    ct_target_release(&t);
-    ct_store_close(s, NULL);
-    return rc;
+    rc = open_query(cli, &ro, argv[optind], &s);
+    return rc != CT_EXIT_OK ? rc : run_scan(s, &ro);
 }
 
 static int cmd_events(ct_cli *cli, int argc, char **argv)
 {
     read_opts ro = {0};
     ct_store *s = NULL;
-    ct_error err = {0};
-    char *id = NULL, *pod = NULL;
     int rc = parse_read_opts(cli, argc, argv, events_help, &ro);
 
     if (rc != 0)
@@ -305,33 +268,8 @@ static int cmd_events(ct_cli *cli, int argc, char **argv)
         ct_cli_error("events takes no arguments besides options ('%s')", argv[optind]);
         return CT_EXIT_USAGE;
     }
-    if (ro.pod_ref != NULL) {
-        char *slash;
-
-        pod = ct_strdup(ro.pod_ref);
-        slash = pod != NULL ? strchr(pod, '/') : NULL;
-        if (slash == NULL || slash == pod || slash[1] == '\0') {
-            ct_cli_error("--pod wants NAMESPACE/NAME");
-            free(pod);
-            return CT_EXIT_USAGE;
-        }
-        *slash = '\0';
-        ro.f.pod_ns = pod;
-        ro.f.pod_name = slash + 1;
-    }
-    if (ct_cli_open_read(cli, &s, &err) != CT_OK ||
-        (ro.container_ref != NULL && ct_catalog_resolve(s, ro.container_ref, &id, &err) != CT_OK)) {
-        ct_cli_error("%s", err.msg);
-        ct_store_close(s, NULL);
-        free(pod);
-        return CT_EXIT_FAIL;
-    }
-    ro.f.container = id;
-    rc = run_scan(s, &ro.f, ro.out, NULL);
-    free(id);
-    free(pod);
-    ct_store_close(s, NULL);
-    return rc;
+    rc = open_query(cli, &ro, NULL, &s);
+    return rc != CT_EXIT_OK ? rc : run_scan(s, &ro);
 }
 
 static void print_container_row(const ct_container *c)
@@ -359,37 +297,31 @@ static int cmd_containers(ct_cli *cli, int argc, char **argv)
     ct_store *s = NULL;
     ct_container *list = NULL;
     ct_error err = {0};
-    char *pod = NULL, *slash = NULL;
     size_t n = 0;
     int rc = parse_read_opts(cli, argc, argv, containers_help, &ro);
 
     if (rc != 0)
         return rc > 0 ? CT_EXIT_OK : CT_EXIT_USAGE;
     if (optind != argc || ro.out == OUT_RAW) {
-        ct_cli_error("containers takes only --since, --until, --pod and -o table|json");
+        ct_cli_error("containers takes only --since, --until, --pod, --image and -o table|json");
         return CT_EXIT_USAGE;
     }
-    if (ro.pod_ref != NULL) {
-        pod = ct_strdup(ro.pod_ref);
-        slash = pod != NULL ? strchr(pod, '/') : NULL;
-        if (slash == NULL) {
-            ct_cli_error("--pod wants NAMESPACE/NAME");
-            free(pod);
-            return CT_EXIT_USAGE;
-        }
-        *slash++ = '\0';
-    }
-    if (ct_cli_open_read(cli, &s, &err) != CT_OK ||
-        ct_catalog_list(s, ro.f.since_ns, ro.f.until_ns, pod, slash, &list, &n, &err) != CT_OK) {
+    rc = open_query(cli, &ro, NULL, &s);
+    if (rc != CT_EXIT_OK)
+        return rc;
+    if (ct_catalog_list(s, ro.q.f.since_ns, ro.q.f.until_ns, ro.q.f.pod_ns, ro.q.f.pod_name,
+                        &list, &n, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
+        ct_query_release(&ro.q);
         ct_store_close(s, NULL);
-        free(pod);
         return CT_EXIT_FAIL;
     }
     if (ro.out == OUT_TABLE)
         printf("%-12s  %-20s  %-24s  %-10s  %-30s  %-30s  %-4s  %-4s  %s\n", "CONTAINER", "NAME",
                "IMAGE", "STATE", "CREATED", "DIED", "EXIT", "PRIV", "POD");
     for (size_t i = 0; i < n; i++) {
+        if (!ct_query_container_match(&ro.q, &list[i]))
+            continue;
         if (ro.out == OUT_JSON) {
             json_t *o = ct_container_to_json(&list[i]);
             char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -403,8 +335,8 @@ static int cmd_containers(ct_cli *cli, int argc, char **argv)
         }
     }
     ct_container_list_free(list, n);
+    ct_query_release(&ro.q);
     ct_store_close(s, NULL);
-    free(pod);
     return fflush(stdout) == 0 ? CT_EXIT_OK : CT_EXIT_FAIL;
 }
 

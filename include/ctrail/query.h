@@ -46,4 +46,73 @@ char *ct_record_summary(const ct_record *rec);
 /* The catalog entry as a JSON object (new reference). */
 json_t *ct_container_to_json(const ct_container *c);
 
+/* --- one query's parameters, shared by the CLI's options and the API's
+ * query strings (query/request.c) --- */
+
+/* The parameter names, as the CLI's --NAME options and the API's ?NAME=. */
+#define CT_QUERY_PARAMS "since, until, source, kind, container, pod, user, host, image, limit"
+
+typedef struct ct_query {
+    ct_filter f;           /* since, until, source, kind, user, host, image, limit; the
+                            * strings are borrowed from the values given to ct_query_set */
+    const char *container; /* borrowed: container= reference (id, prefix or name), or NULL */
+    const char *pod;       /* borrowed: pod= "NAMESPACE/NAME", or NULL */
+    int privileged;        /* containers only: 1, 0, or -1 for any */
+    const char *search;    /* containers only, borrowed: id prefix, or part of name or pod */
+    /* filled by ct_query_resolve, owned */
+    ct_target target;      /* a timeline's subject (n_keys 0 for events) */
+    char *container_id;    /* container= resolved to a full id */
+    char *pod_buf;         /* "NAMESPACE\0NAME" behind f.pod_ns / f.pod_name */
+} ct_query;
+
+void ct_query_init(ct_query *q);
+void ct_query_release(ct_query *q);
+
+/* Set the parameter name to value (both borrowed; value must outlive q).
+ * Times take the CLI's forms (RFC 3339, unix seconds, a duration before
+ * now_ns).  CT_ERR_NOTFOUND when name is not a parameter; CT_ERR_INVALID
+ * with the reason when the value is bad.  "privileged" and "q" (search)
+ * are taken too; they filter container lists only. */
+ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t now_ns,
+                       ct_error *err);
+
+/* Check the parameters together (since after until, a malformed pod), then
+ * look up what they name: timeline_ref (NULL for events) becomes the
+ * target, container= a full id.  CT_ERR_INVALID for bad parameters,
+ * CT_ERR_NOTFOUND / CT_ERR_AMBIGUOUS for references. */
+ct_status ct_query_resolve(ct_store *store, ct_query *q, const char *timeline_ref,
+                           ct_error *err);
+
+/* Whether a catalog entry passes the container filters: since/until
+ * (seen in the window), pod, image (exact, or prefix with '*'),
+ * privileged, search. */
+int ct_query_container_match(const ct_query *q, const ct_container *c);
+
+/* Where a scan resumes: after the first skip records at time ts_ns (in
+ * scan order).  Paging and streaming use it; a record stored later with an
+ * earlier time than ts_ns is not seen by a scan that resumes. */
+typedef struct ct_cursor {
+    int64_t ts_ns; /* INT64_MIN at the start */
+    uint64_t skip;
+} ct_cursor;
+
+#define CT_CURSOR_BUF 48
+void ct_cursor_init(ct_cursor *c);
+/* "TS_NS.SKIP" into buf (returned); ct_cursor_parse is its inverse
+ * (CT_ERR_INVALID otherwise, c untouched). */
+char *ct_cursor_format(const ct_cursor *c, char buf[CT_CURSOR_BUF]);
+ct_status ct_cursor_parse(const char *s, ct_cursor *c, ct_error *err);
+
+/* Called for each record delivered; set *stop to end the scan after this
+ * record (it counts as delivered).  rec is borrowed for the call. */
+typedef ct_status (*ct_query_fn)(void *ctx, const ct_record *rec, int *stop, ct_error *err);
+
+/* Deliver the records of a resolved query after *cur, in time order, at
+ * most max of them (0: no maximum; q->f.limit is not applied - callers
+ * decide what it limits), and move *cur past them.  A container's
+ * timeline leaves out the other containers of its pod.  *ret_more (may be
+ * NULL) is 1 when a further record exists, or may (fn stopped the scan). */
+ct_status ct_query_scan(ct_store *store, const ct_query *q, ct_cursor *cur, uint64_t max,
+                        ct_query_fn fn, void *ctx, int *ret_more, ct_error *err);
+
 #endif
