@@ -184,6 +184,8 @@ ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
     rc = serve_open(&sv, err);
     if (rc == CT_OK)
         rc = ct_http_start(&sv, err);
+    if (rc == CT_OK && !sv.opts.no_docker)
+        rc = ct_docker_start(&sv, err);
     if (rc == CT_OK) {
         ct_log(CT_LOG_INFO, "serve", "data in '%s'; stop with SIGINT or SIGTERM",
                sv.opts.data_dir);

@@ -71,5 +71,9 @@ ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_res
 
 /* Start functions of the components (each in its own file). */
 ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */
+/* Follow a Docker/Podman engine (opts docker_host, then $DOCKER_HOST, then
+ * unix:///var/run/docker.sock).  An engine that is not there is logged and
+ * retried with backoff; only a bad address or no memory fails the start. */
+ct_status ct_docker_start(ct_serve *sv, ct_error *err); /* collector/docker_live.c */
 
 #endif
