@@ -17,6 +17,8 @@ static const char serve_help[] =
     "\n"
     "  --listen ADDR           HTTP address (default 127.0.0.1:8780; port 0 picks one)\n"
     "  --tokens FILE           bearer tokens and roles; without it only loopback is served\n"
+    "                          (lines NAME ROLE sha256:HEX, ROLE read|ingest|admin; see\n"
+    "                          ctrail token-hash --help)\n"
     "  --max-body BYTES        largest request body (default 64 MiB)\n"
     "  --web-root DIR          serve the web page from DIR instead of the built-in copy\n"
     "  --docker URL            engine API (unix:///path or http://host:port; default\n"
@@ -93,7 +95,8 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
             o.inspect_interval_s = (int)v;
             break;
         case 't':
-            return not_yet("--tokens");
+            o.tokens_file = optarg;
+            break;
         case 'U':
             return not_yet("--syslog-udp");
         case 'T':

@@ -61,6 +61,7 @@ static const char usage_text[] =
     "  verify                          recompute the hash chain and every checksum\n"
     "  stats                           what the store holds and its size on disk\n"
     "  serve [OPTIONS]                 collectors and the HTTP API (see serve --help)\n"
+    "  token-hash [--new] [TOKEN]      a token's line for serve --tokens FILE\n"
     "\n"
     "global options:\n"
     "  --data DIR    data directory (default: $CTRAIL_DATA, then ./ctrail-data)\n"
@@ -348,7 +349,7 @@ typedef struct command {
 static const command commands[] = {
     {"import", ct_cli_import},   {"containers", cmd_containers}, {"timeline", cmd_timeline},
     {"events", cmd_events},      {"verify", ct_cli_verify},      {"stats", ct_cli_stats},
-    {"serve", ct_cli_serve},
+    {"serve", ct_cli_serve},     {"token-hash", ct_cli_token_hash},
 };
 
 int ct_cli_main(int argc, char **argv)

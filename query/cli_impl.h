@@ -22,5 +22,6 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv);
 int ct_cli_verify(ct_cli *cli, int argc, char **argv);
 int ct_cli_stats(ct_cli *cli, int argc, char **argv);
 int ct_cli_serve(ct_cli *cli, int argc, char **argv); /* cmd/serve_cli.c */
+int ct_cli_token_hash(ct_cli *cli, int argc, char **argv); /* query/cli_token.c */
 
 #endif

@@ -1,16 +1,24 @@
 /*
  * query/http.c - the HTTP listener of `ctrail serve` (libevent evhttp).
  *
- * Binds --listen (loopback by default), answers GET /healthz and
- * GET /metrics, and counts requests by route and status.  The query
- * routes (/v1/...) and the web page are added by their own files through
- * ct_http_route().
+ * Binds --listen (loopback by default), checks who is calling, dispatches
+ * to the routes registered with ct_http_route(), and logs and counts every
+ * request.  The routes live in http_api.c (/v1 queries), http_stream.c
+ * (record streams), http_import.c (POST /v1/import) and http_web.c (the
+ * page); /healthz and /metrics are here.
+ *
+ * Access control: with --tokens FILE, every route but /healthz and the web
+ * page wants "Authorization: Bearer TOKEN" whose role allows it (auth.h);
+ * 401 without a known token, 403 with one whose role does not reach.
+ * Without a token file, only loopback clients are served (403 for others)
+ * and they may do everything; a warning says so at start.
  */
 #include "http_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -18,22 +26,43 @@
 #include <event2/util.h>
 
 #include "ctrail/log.h"
+#include "ctrail/record.h"
+#include "ctrail/time.h"
+
+/* Writes are refused below this much free space, and for this long after
+ * an append failed, so clients retry instead of losing data. */
+#define MIN_FREE_BYTES (16u << 20)
+#define WRITE_ERROR_HOLD_NS (10 * 1000000000LL)
 
 struct ct_http {
     ct_serve *sv;
     struct evhttp *http;
+    ct_auth *auth; /* owned; NULL: loopback only */
     ct_http_route_t routes[CT_HTTP_MAX_ROUTES];
     size_t n_routes;
     char url[96]; /* http://ADDR:PORT */
+    ct_http_call cur;
+    int cur_done; /* ct_http_call_done was called for cur */
+    int64_t write_error_ns; /* when an append last failed; 0 never */
+    char write_error[256];
+    ct_series *ingested[CT_SRC_MAX_];
+    ct_series *g_bytes, *g_raw, *g_blocks, *g_segments, *g_sealed, *g_journal;
+    struct ct_http_stream *streams; /* http_stream.c's list */
 };
+
+ct_status ct_http_route_role(ct_http *h, const char *prefix, int role, ct_http_handler fn,
+                             void *ctx, ct_error *err)
+{
+    if (h->n_routes == CT_HTTP_MAX_ROUTES)
+        return ct_error_set(err, CT_ERR_INVALID, 0, "too many HTTP routes");
+    h->routes[h->n_routes++] = (ct_http_route_t){prefix, fn, ctx, role};
+    return CT_OK;
+}
 
 ct_status ct_http_route(ct_http *h, const char *prefix, ct_http_handler fn, void *ctx,
                         ct_error *err)
 {
-    if (h->n_routes == CT_HTTP_MAX_ROUTES)
-        return ct_error_set(err, CT_ERR_INVALID, 0, "too many HTTP routes");
-    h->routes[h->n_routes++] = (ct_http_route_t){prefix, fn, ctx};
-    return CT_OK;
+    return ct_http_route_role(h, prefix, CT_HTTP_ROLE_BY_METHOD, fn, ctx, err);
 }
 
 ct_serve *ct_http_serve(ct_http *h)
@@ -41,12 +70,46 @@ ct_serve *ct_http_serve(ct_http *h)
     return h->sv;
 }
 
+struct ct_http_stream **ct_http_stream_list(ct_http *h)
+{
+    return &h->streams;
+}
+
+const ct_http_call *ct_http_call_current(ct_http *h)
+{
+    return &h->cur;
+}
+
+void ct_http_set_route(ct_http *h, const char *route)
+{
+    h->cur.route = route;
+}
+
+void ct_http_call_done(ct_http *h, const ct_http_call *call, int status)
+{
+    char labels[160];
+    double ms = (double)(ct_time_now_ns() - call->start_ns) / 1e6;
+
+    if (call == &h->cur)
+        h->cur_done = 1;
+    (void)snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%d\"", call->route, status);
+    ct_series_add(ct_metrics_series(ct_serve_metrics(h->sv), CT_METRIC_COUNTER,
+                                    "ctrail_http_requests_total",
+                                    "HTTP requests answered, by route and status", labels),
+                  1);
+    ct_log(CT_LOG_INFO, "http", "%s %s %s %s %d %.1fms", call->peer, call->caller, call->method,
+           call->route, status, ms);
+}
+
 void ct_http_reply(struct evhttp_request *req, int status, const char *type, const char *body,
                    size_t len)
 {
     struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
 
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_add_header(hd, "Content-Type", type);
+    evhttp_add_header(hd, "Cache-Control", "no-store");
+    evhttp_add_header(hd, "X-Content-Type-Options", "nosniff");
     if (b != NULL && body != NULL)
         (void)evbuffer_add(b, body, len);
     evhttp_send_reply(req, status, NULL, b);
@@ -79,19 +142,96 @@ void ct_http_json(struct evhttp_request *req, int status, json_t *v)
     free(s);
 }
 
+void ct_http_query_error(struct evhttp_request *req, const ct_error *err)
+{
+    switch (err->code) {
+    case CT_ERR_INVALID:
+    case CT_ERR_PARSE:
+        ct_http_error(req, 400, "bad_parameter", err->msg);
+        break;
+    case CT_ERR_NOTFOUND:
+        ct_http_error(req, 404, "not_found", err->msg);
+        break;
+    case CT_ERR_AMBIGUOUS:
+        ct_http_error(req, 400, "ambiguous", err->msg);
+        break;
+    case CT_ERR_TOOBIG:
+        ct_http_error(req, 413, "too_large", err->msg);
+        break;
+    default:
+        ct_http_error(req, 500, "internal", err->msg);
+        break;
+    }
+}
+
+int ct_http_store_unwritable(ct_http *h, char *why, size_t cap)
+{
+    const char *dir = ct_serve_options(h->sv)->data_dir;
+    struct statvfs st;
+
+    if (h->write_error_ns != 0 && ct_time_now_ns() - h->write_error_ns < WRITE_ERROR_HOLD_NS) {
+        (void)snprintf(why, cap, "the last write failed: %s", h->write_error);
+        return 1;
+    }
+    if (statvfs(dir, &st) != 0)
+        return 0; /* cannot tell; let the append say */
+    if (st.f_flag & ST_RDONLY) {
+        (void)snprintf(why, cap, "the data directory is on a read-only file system");
+        return 1;
+    }
+    if ((unsigned long long)st.f_bavail * st.f_frsize < MIN_FREE_BYTES) {
+        (void)snprintf(why, cap, "the data directory's file system is full (%llu bytes free)",
+                       (unsigned long long)st.f_bavail * st.f_frsize);
+        return 1;
+    }
+    return 0;
+}
+
+void ct_http_note_write_error(ct_http *h, const ct_error *err)
+{
+    if (err->code != CT_ERR_IO && err->code != CT_ERR_DB)
+        return;
+    h->write_error_ns = ct_time_now_ns();
+    (void)snprintf(h->write_error, sizeof(h->write_error), "%s", err->msg);
+}
+
+int64_t ct_http_ingested(ct_http *h)
+{
+    int64_t sum = 0;
+
+    for (unsigned i = 1; i < CT_SRC_MAX_; i++)
+        sum += ct_series_get(h->ingested[i]);
+    return sum;
+}
+
 static void get_healthz(struct evhttp_request *req, const char *rest, void *ctx)
 {
+    char why[256];
+
     (void)rest;
-    (void)ctx;
+    if (ct_http_store_unwritable(ctx, why, sizeof(why))) {
+        ct_http_error(req, 503, "store_unwritable", why);
+        return;
+    }
     ct_http_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
 }
 
 static void get_metrics(struct evhttp_request *req, const char *rest, void *ctx)
 {
     ct_http *h = ctx;
-    char *text = ct_metrics_render(ct_serve_metrics(h->sv));
+    ct_store_stats st;
+    char *text;
 
     (void)rest;
+    if (ct_store_stats_get(ct_serve_reader(h->sv), &st, NULL) == CT_OK) {
+        ct_series_set(h->g_bytes, (int64_t)st.bytes_disk);
+        ct_series_set(h->g_raw, (int64_t)st.bytes_raw);
+        ct_series_set(h->g_blocks, (int64_t)st.blocks);
+        ct_series_set(h->g_segments, (int64_t)st.segments);
+        ct_series_set(h->g_sealed, (int64_t)st.records_sealed);
+        ct_series_set(h->g_journal, (int64_t)st.records_journal);
+    }
+    text = ct_metrics_render(ct_serve_metrics(h->sv));
     if (text == NULL) {
         ct_http_error(req, 500, "internal", "out of memory");
         return;
@@ -100,15 +240,77 @@ static void get_metrics(struct evhttp_request *req, const char *rest, void *ctx)
     free(text);
 }
 
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    default:
+        return "OTHER";
+    }
+}
+
+/* Who is calling and may they: 0 to go on, or an HTTP status (the reply
+ * is sent). */
+static int check_access(ct_http *h, struct evhttp_request *req, ct_role need)
+{
+    const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *tok, *name;
+    size_t len;
+    ct_role role = CT_ROLE_NONE;
+
+    if (h->auth == NULL) {
+        if (!ct_addr_is_loopback(h->cur.peer)) {
+            ct_http_error(req, 403, "forbidden",
+                          "only loopback clients are served without --tokens");
+            return 403;
+        }
+        (void)snprintf(h->cur.caller, sizeof(h->cur.caller), "loopback");
+        return 0;
+    }
+    name = ct_auth_bearer(hdr, &tok, &len) == 0 ? ct_auth_check(h->auth, tok, len, &role) : NULL;
+    if (name != NULL)
+        (void)snprintf(h->cur.caller, sizeof(h->cur.caller), "%s", name);
+    if (ct_role_allows(role, need))
+        return 0;
+    if (name == NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"ctrail\"");
+        ct_http_error(req, 401, "unauthorized",
+                      hdr == NULL ? "this route wants Authorization: Bearer TOKEN"
+                                  : "unknown token");
+        return 401;
+    }
+    ct_http_error(req, 403, "forbidden", "this token's role may not call this route");
+    return 403;
+}
+
 /* Longest matching prefix wins; a prefix ending in '/' matches below it. */
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     ct_http *h = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
     const ct_http_route_t *best = NULL;
     size_t best_len = 0;
+    char *peer = NULL, why[256];
+    ev_uint16_t port = 0;
+    int status = 0;
+    ct_role need;
 
-    if (path == NULL)
+    memset(&h->cur, 0, sizeof(h->cur));
+    h->cur_done = 0;
+    h->cur.start_ns = ct_time_now_ns();
+    h->cur.method = method_name(m);
+    h->cur.route = "(none)";
+    (void)snprintf(h->cur.caller, sizeof(h->cur.caller), "-");
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+    (void)snprintf(h->cur.peer, sizeof(h->cur.peer), "%s", peer != NULL ? peer : "?");
+    if (path == NULL || path[0] == '\0')
         path = "/";
     for (size_t i = 0; i < h->n_routes; i++) {
         const char *p = h->routes[i].prefix;
@@ -120,18 +322,41 @@ static void dispatch(struct evhttp_request *req, void *arg)
             best_len = n;
         }
     }
-    if (best == NULL) {
+    if (best != NULL)
+        h->cur.route = best->prefix;
+    need = best == NULL ? CT_ROLE_NONE
+           : best->role != CT_HTTP_ROLE_BY_METHOD ? (ct_role)best->role
+           : m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD ? CT_ROLE_READ
+                                                          : CT_ROLE_INGEST;
+    status = check_access(h, req, need);
+    if (status == 0 && best == NULL) {
         ct_http_error(req, 404, "not_found", "no such route");
-        return;
+        status = 404;
     }
-    best->fn(req, path + best_len, best->ctx);
+    if (status == 0 && need == CT_ROLE_INGEST && ct_http_store_unwritable(h, why, sizeof(why))) {
+        ct_http_error(req, 503, "store_unwritable", why);
+        status = 503;
+    }
+    if (status == 0) {
+        best->fn(req, path + best_len, best->ctx);
+        /* a stream logs itself when it starts; a handler that answers
+         * later calls ct_http_call_done then (status 0 here); libevent
+         * sends a reply asynchronously, so req is still there */
+        if (h->cur_done)
+            return;
+        status = evhttp_request_get_response_code(req);
+    }
+    if (status != 0)
+        ct_http_call_done(h, &h->cur, status);
 }
 
 static void http_stop(void *ctx)
 {
     ct_http *h = ctx;
 
+    ct_http_streams_stop(h);
     evhttp_free(h->http);
+    ct_auth_free(h->auth);
     free(h);
 }
 
@@ -161,6 +386,48 @@ static ct_status split_addr(const char *addr, char *host, size_t cap, unsigned *
     return CT_OK;
 }
 
+static void http_series(ct_http *h)
+{
+    ct_metrics *m = ct_serve_metrics(h->sv);
+
+    for (unsigned i = 1; i < CT_SRC_MAX_; i++) {
+        char labels[64];
+
+        (void)snprintf(labels, sizeof(labels), "source=\"%s\"", ct_source_name((ct_source)i));
+        h->ingested[i] = ct_metrics_series(m, CT_METRIC_COUNTER, "ctrail_records_ingested_total",
+                                           "Records stored, by source", labels);
+    }
+    h->g_bytes = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_bytes",
+                                   "Bytes on disk: segments, index and its WAL", NULL);
+    h->g_raw = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_raw_bytes",
+                                 "Uncompressed bytes of the sealed blocks", NULL);
+    h->g_blocks = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_blocks", "Sealed blocks",
+                                    NULL);
+    h->g_segments = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_segments",
+                                      "Segment files", NULL);
+    h->g_sealed = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_records",
+                                    "Records held, sealed in blocks or in the journal",
+                                    "state=\"sealed\"");
+    h->g_journal = ct_metrics_series(m, CT_METRIC_GAUGE, "ctrail_store_records",
+                                     "Records held, sealed in blocks or in the journal",
+                                     "state=\"journal\"");
+}
+
+static ct_status http_routes(ct_http *h, ct_error *err)
+{
+    ct_status rc = ct_http_route_role(h, "/healthz", CT_ROLE_NONE, get_healthz, h, err);
+
+    if (rc == CT_OK)
+        rc = ct_http_route_role(h, "/metrics", CT_ROLE_READ, get_metrics, h, err);
+    if (rc == CT_OK)
+        rc = ct_http_api_start(h, err);
+    if (rc == CT_OK)
+        rc = ct_http_import_start(h, err);
+    if (rc == CT_OK)
+        rc = ct_http_web_start(h, err);
+    return rc;
+}
+
 ct_status ct_http_start(ct_serve *sv, ct_error *err)
 {
     const ct_serve_opts *o = ct_serve_options(sv);
@@ -178,8 +445,13 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err)
     if (h == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     h->sv = sv;
+    if (o->tokens_file != NULL && (rc = ct_auth_load(o->tokens_file, &h->auth, err)) != CT_OK) {
+        free(h);
+        return rc;
+    }
     h->http = evhttp_new(ct_serve_base(sv));
     if (h->http == NULL) {
+        ct_auth_free(h->auth);
         free(h);
         return ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create the HTTP server");
     }
@@ -189,6 +461,7 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err)
     bs = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
     if (bs == NULL) {
         evhttp_free(h->http);
+        ct_auth_free(h->auth);
         free(h);
         return ct_error_set(err, CT_ERR_IO, 0, "cannot listen on %s", o->listen);
     }
@@ -197,16 +470,27 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err)
                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     (void)snprintf(h->url, sizeof(h->url), strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u",
                    host, port);
+    http_series(h);
     rc = ct_serve_on_stop(sv, http_stop, h, err);
-    if (rc == CT_OK)
-        rc = ct_http_route(h, "/healthz", get_healthz, h, err);
-    if (rc == CT_OK)
-        rc = ct_http_route(h, "/metrics", get_metrics, h, err);
-    if (rc != CT_OK)
+    if (rc != CT_OK) {
+        evhttp_free(h->http);
+        ct_auth_free(h->auth);
+        free(h);
         return rc;
+    }
+    rc = http_routes(h, err);
+    if (rc != CT_OK)
+        return rc; /* h is freed by the stop hook */
+    if (h->auth == NULL)
+        ct_log(CT_LOG_WARN, "http",
+               "no --tokens file: only loopback clients are served, without authentication");
+    else
+        ct_log(CT_LOG_INFO, "http", "%zu tokens from '%s'", ct_auth_count(h->auth),
+               o->tokens_file);
     /* the one line a user (and a test) looks for */
-    printf("ctrail: listening on %s/ (health %s/healthz, metrics %s/metrics)\n", h->url, h->url,
-           h->url);
+    printf("ctrail: listening on %s/ (web page %s/, API %s/v1/, health %s/healthz, metrics "
+           "%s/metrics)\n",
+           h->url, h->url, h->url, h->url, h->url);
     fflush(stdout);
     return CT_OK;
 }
