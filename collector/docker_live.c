@@ -12,7 +12,9 @@
  *              line is parsed by ct_docker_event_parse and queued; bad lines
  *              are logged and skipped.
  *   inspects:  create, start, die and update events ask for
- *              GET /containers/{id}/json at once, concurrently; exec_create
+ *              GET /containers/{id}/json at once, concurrently (and a
+ *              network disconnect of a container that neither runs nor
+ *              died: dockerd's only trace of a failed start); exec_create
  *              and exec_start for GET /exec/{id}/json (Podman's exec event
  *              has no exec id: its container's ExecIDs are followed
  *              instead); running containers are inspected again every
@@ -77,6 +79,7 @@ typedef struct ct_docker ct_docker;
 typedef struct dl_cont {
     char *id;              /* owned */
     int running;
+    int died;              /* a die since the last start */
     int64_t next_ns;       /* next periodic inspect (running only) */
     int64_t seen_ns;       /* last event or listing */
     uint64_t gen;          /* reconciliation that listed it */
@@ -285,6 +288,14 @@ static void fetch_queue(ct_docker *d, int kind, const char *id, const char *cid,
 {
     dl_fetch *f;
 
+    /* Events come in bursts (create, start, die in 200 ms): one request not
+     * yet sent answers them all. */
+    for (f = d->fetches; f != NULL && d->n_queued > 0; f = f->next)
+        if (f->req == NULL && f->kind == kind && strcmp(f->id, id) == 0) {
+            f->follow_execs |= follow_execs;
+            f->quiet_gone &= quiet_gone;
+            return;
+        }
     if (d->n_fetches >= DL_MAX_FETCHES) {
         ct_series_add(d->m_skipped, 1);
         return;
@@ -431,11 +442,21 @@ static void react(ct_docker *d, const ct_record *rec, const json_t *obj)
     int live, replayed;
     dl_cont *c;
 
-    if (rec->container == NULL || strncmp(rec->kind, "container.", 10) != 0)
+    if (rec->container == NULL)
         return;
-    verb = rec->kind + 10;
     live = rec->ts_ns > d->resume_ns && now - rec->ts_ns <= DL_LIVE_AGE_NS;
     replayed = rec->ts_ns < d->stream_start_ns;
+    if (strcmp(rec->kind, "network.disconnect") == 0) {
+        /* A start that failed leaves no start or die event, only this:
+         * the inspect then shows the error (State.Error, ExitCode). */
+        c = cont_find(d, rec->container);
+        if (live && c != NULL && !c->running && !c->died)
+            fetch_queue(d, FETCH_CONTAINER, rec->container, NULL, "disconnect", 0, replayed);
+        return;
+    }
+    if (strncmp(rec->kind, "container.", 10) != 0)
+        return;
+    verb = rec->kind + 10;
     if (strcmp(verb, "destroy") == 0) {
         cont_remove(d, rec->container);
         return;
@@ -449,9 +470,13 @@ static void react(ct_docker *d, const ct_record *rec, const json_t *obj)
             c->running = 1;
             c->next_ns = now + (int64_t)d->interval_s * NS_PER_SEC;
         }
-    } else if (strcmp(verb, "die") == 0) {
         if (c != NULL)
+            c->died = 0;
+    } else if (strcmp(verb, "die") == 0) {
+        if (c != NULL) {
             c->running = 0;
+            c->died = 1;
+        }
     }
     if (!live)
         return;

@@ -231,6 +231,12 @@ static void req_finish(eh_req *r, CURLcode code)
                               r->o.path, r->max);
     } else if (r->aborted) {
         res.rc = ct_error_set(&res.err, CT_ERR_PARSE, 0, "%s: stream abandoned", r->o.path);
+    } else if (code == CURLE_COULDNT_CONNECT && r->c->unix_path != NULL) {
+        long os_errno = 0;
+
+        (void)curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+        res.rc = ct_error_set(&res.err, CT_ERR_IO, (int)os_errno, "cannot connect to '%s'",
+                              r->c->unix_path);
     } else {
         res.rc = ct_error_set(&res.err, CT_ERR_IO, 0, "%s: %s", r->o.path,
                               r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(code));

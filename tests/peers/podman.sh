@@ -148,6 +148,11 @@ stop)
         service_stop
         podman system reset -f >/dev/null 2>&1 # unmounts the overlay layers
     fi
+    # exec sessions leave a conmon behind for minutes (--exit-delay 300): ours name STATE
+    for p in /proc/[0-9]*; do
+        [ "$(cat "$p/comm" 2>/dev/null)" = conmon ] || continue
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "$STATE/" && kill -KILL "${p#/proc/}" 2>/dev/null
+    done
     grep -o " $STATE/[^ ]*" /proc/mounts | sort -r | while read -r m; do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
     done
