@@ -14,7 +14,9 @@
 #  4. the engine restarted while ctrail runs: the events before, during (a container that
 #     was running is killed by the shutdown) and right after the restart (before ctrail
 #     is back) are all there.  podman: every event the engine's own log holds is stored,
-#     exactly once.
+#     exactly once.  A running container is inspected again every --inspect-interval (1 s).
+#  5. a new data directory while the engine holds a created and a running container:
+#     reconciliation records both as container.discovered, with an inspect each.
 set -u
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -81,7 +83,8 @@ no_duplicates() {
 }
 
 echo "== $ENGINE at $SOCK"
-INSPECT_INTERVAL=60 serve_start "$DATA" "$ENGINE_URL"
+INSPECT_INTERVAL=1 # every serve_start below
+serve_start "$DATA" "$ENGINE_URL"
 
 # ---- 1. a container that lives 0.2 s ----
 run --rm --name s1 "$IMAGE" sh -c 'sleep 0.2; exit 3' >/dev/null 2>&1
@@ -175,6 +178,10 @@ run --rm --name s4a "$IMAGE" sh -c 'exit 0' >/dev/null 2>&1 || fail "s4a: run fa
 run -d --name s4run "$IMAGE" sleep 300 >/dev/null || fail "s4run: run failed"
 wait_until 20 has_kind s4a container.destroy || fail "s4a: no destroy"
 wait_until 20 has_kind s4run container.start || fail "s4run: no start"
+running_snapshots() {
+    [ "$(events_of s4run | jq -r 'select(.kind == "container.inspect" and .raw.State.Running == true) | .ts' | wc -l)" -ge 3 ]
+}
+wait_until 10 running_snapshots || fail "s4run: not inspected every second while running"
 reconnects=$(metric ctrail_docker_reconnects_total)
 "$HERE/$ENGINE.sh" restart "$PEER_STATE" 2>>"$TMP/peer.log" >/dev/null || fail "$ENGINE restart failed"
 # right away: ctrail is most likely still backing off, so these come by since=
@@ -209,11 +216,31 @@ if [ "$ENGINE" = podman ]; then
 fi
 echo "ok 4 - engine restarted while ctrail ran: no event lost"
 
+# ---- 5. what the engine holds when a new store starts ----
+"$DOCKER" create --network none --name s5 "$IMAGE" true >/dev/null || fail "s5: create failed"
+run -d --name s5run "$IMAGE" sleep 60 >/dev/null || fail "s5run: run failed"
 serve_alive || fail "serve died"
 echo "   metrics: events $(metric ctrail_docker_events_total), reconnects $(metric ctrail_docker_reconnects_total)," \
     "inspects ok $(metric 'ctrail_docker_inspects_total{kind="container",result="ok"}')," \
     "gone $(metric 'ctrail_docker_inspects_total{kind="container",result="gone"}')," \
-    "exec ok $(metric 'ctrail_docker_inspects_total{kind="exec",result="ok"}')"
+    "exec ok $(metric 'ctrail_docker_inspects_total{kind="exec",result="ok"}')," \
+    "lag $(metric ctrail_docker_lag_milliseconds) ms"
 serve_stop
 "$CTRAIL" --data "$DATA" verify >/dev/null || fail "verify failed"
+DATA1=$DATA
+DATA="$TMP/data2"
+serve_start "$DATA" "$ENGINE_URL"
+for n in s5 s5run; do
+    wait_until 10 has_kind "$n" container.inspect || fail "$n: not inspected after discovery"
+    expect_once "$n" container.discovered
+done
+[ "$(cat_of s5 | jq -r .state)" = created ] || fail "s5: catalog: $(cat_of s5)"
+[ "$(cat_of s5run | jq -r .state)" = running ] || fail "s5run: catalog: $(cat_of s5run)"
+[ "$(cat_of s5run | jq -r .started)" != null ] || fail "s5run: no start time: $(cat_of s5run)"
+[ "$(metric ctrail_docker_discovered_total)" = 2 ] ||
+    fail "discovered: $(metric ctrail_docker_discovered_total), want 2"
+serve_stop
+"$DOCKER" rm -f s5 s5run >/dev/null 2>&1
+"$CTRAIL" --data "$DATA" verify >/dev/null || fail "verify failed (second store)"
+echo "ok 5 - a new store discovers the containers the engine already holds"
 echo "PASS: docker collector on $ENGINE"
