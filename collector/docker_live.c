@@ -782,6 +782,7 @@ static void list_done(void *ctx, const eh_result *res)
     if (res->rc != CT_OK || res->status != 200) {
         ct_log(CT_LOG_WARN, "docker", "%s: reconciliation failed: %s", d->host,
                res->rc != CT_OK ? res->err.msg : res->body);
+        work_soon(d); /* a reconnect may be waiting for its own */
         return;
     }
     /* the catalog must hold what the stream brought before we compare */
@@ -813,9 +814,9 @@ static void list_start(ct_docker *d)
     ct_error err = {0};
     char path[96];
 
-    d->want_reconcile = 0;
     if (d->list_req != NULL)
-        return;
+        return; /* one at a time; list_done brings us back */
+    d->want_reconcile = 0;
     (void)snprintf(path, sizeof(path), "%s/containers/json?all=1", d->api);
     o.path = path;
     o.max_body = DL_LIST_MAX;
@@ -1016,14 +1017,14 @@ static void metrics_init(ct_docker *d, ct_metrics *m)
 ct_status ct_docker_start(ct_serve *sv, ct_error *err)
 {
     const ct_serve_opts *o = ct_serve_options(sv);
-    const char *host = o->docker_host;
+    const char *host = o->docker_host, *from_env = NULL;
     ct_docker *d;
     char *cur = NULL;
     ct_status rc;
     struct timeval one = {1, 0};
 
     if (host == NULL || host[0] == '\0')
-        host = getenv("DOCKER_HOST");
+        host = from_env = getenv("DOCKER_HOST");
     if (host == NULL || host[0] == '\0')
         host = "unix:///var/run/docker.sock";
     d = calloc(1, sizeof(*d));
@@ -1041,6 +1042,13 @@ ct_status ct_docker_start(ct_serve *sv, ct_error *err)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     }
     rc = eh_client_new(d->base, host, &d->http, err);
+    if (rc == CT_ERR_INVALID && from_env != NULL) {
+        /* set for some other client (ssh://, TLS): not a reason to stop serving */
+        ct_log(CT_LOG_ERROR, "docker", "DOCKER_HOST: %s; not following an engine (give --docker)",
+               err->msg);
+        docker_free(d);
+        return CT_OK;
+    }
     if (rc != CT_OK) {
         docker_free(d);
         return rc;
