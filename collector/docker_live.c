@@ -53,65 +53,66 @@
 #include "ctrail/log.h"
 #include "ctrail/serve.h"
 #include "ctrail/time.h"
+
 #include "engine_http.h"
 #include "json_span.h"
 #include "parse_util.h"
 
-#define NS_PER_MS 1000000LL
-#define NS_PER_SEC 1000000000LL
-#define DL_BACKOFF_MIN_MS 250
-#define DL_BACKOFF_MAX_MS 5000
-#define DL_STABLE_NS (5 * NS_PER_SEC)    /* a stream up this long resets the backoff */
-#define DL_LIVE_AGE_NS (120 * NS_PER_SEC) /* older events trigger no inspect */
+#define NS_PER_MS           1000000LL
+#define NS_PER_SEC          1000000000LL
+#define DL_BACKOFF_MIN_MS   250
+#define DL_BACKOFF_MAX_MS   5000
+#define DL_STABLE_NS        (5 * NS_PER_SEC)   /* a stream up this long resets the backoff */
+#define DL_LIVE_AGE_NS      (120 * NS_PER_SEC) /* older events trigger no inspect */
 #define DL_RESUME_MARGIN_NS NS_PER_SEC
 #define DL_FETCH_TIMEOUT_MS 30000L
-#define DL_LIST_MAX (256u << 20)
-#define DL_MAX_FETCHES 20000             /* queued + in flight; more are skipped */
-#define DL_MAX_PENDING 200000            /* records waiting for the store */
-#define DL_MAX_EXECS 256                 /* exec ids remembered per container */
-#define DL_BAD_LINES_LOGGED 20           /* per connection; then only counted */
-#define DL_TAB_BUCKETS 4096
+#define DL_LIST_MAX         (256u << 20)
+#define DL_MAX_FETCHES      20000  /* queued + in flight; more are skipped */
+#define DL_MAX_PENDING      200000 /* records waiting for the store */
+#define DL_MAX_EXECS        256    /* exec ids remembered per container */
+#define DL_BAD_LINES_LOGGED 20     /* per connection; then only counted */
+#define DL_TAB_BUCKETS      4096
 
 enum { FETCH_CONTAINER, FETCH_EXEC };
 
 typedef struct ct_docker ct_docker;
 
 typedef struct dl_cont {
-    char *id;              /* owned */
+    char *id; /* owned */
     int running;
-    int died;              /* a die since the last start */
-    int64_t next_ns;       /* next periodic inspect (running only) */
-    int64_t seen_ns;       /* last event or listing */
-    uint64_t gen;          /* reconciliation that listed it */
-    char **execs;          /* owned: exec ids already fetched */
+    int died;        /* a die since the last start */
+    int64_t next_ns; /* next periodic inspect (running only) */
+    int64_t seen_ns; /* last event or listing */
+    uint64_t gen;    /* reconciliation that listed it */
+    char **execs;    /* owned: exec ids already fetched */
     size_t n_execs;
-    struct dl_cont *next;  /* hash chain */
+    struct dl_cont *next; /* hash chain */
 } dl_cont;
 
 typedef struct dl_fetch {
     ct_docker *d;
-    int kind;              /* FETCH_CONTAINER or FETCH_EXEC */
-    char *id;              /* owned: container id, or exec id */
-    char *cid;             /* owned or NULL: the exec's container */
-    const char *trigger;   /* static: "create", "start", "interval", ... */
-    int follow_execs;      /* fetch the ExecIDs of the answer */
-    int quiet_gone;        /* asked because of a replayed event: a 404 is no news */
-    eh_req *req;           /* NULL while queued */
+    int kind;            /* FETCH_CONTAINER or FETCH_EXEC */
+    char *id;            /* owned: container id, or exec id */
+    char *cid;           /* owned or NULL: the exec's container */
+    const char *trigger; /* static: "create", "start", "interval", ... */
+    int follow_execs;    /* fetch the ExecIDs of the answer */
+    int quiet_gone;      /* asked because of a replayed event: a 404 is no news */
+    eh_req *req;         /* NULL while queued */
     struct dl_fetch *prev, *next;
 } dl_fetch;
 
 struct ct_docker {
-    ct_serve *sv;                 /* borrowed */
-    struct event_base *base;      /* borrowed */
-    eh_client *http;              /* owned */
-    char *host;                   /* owned: the engine address */
-    char *cursor_name;            /* owned: "docker:<host>" */
+    ct_serve *sv;            /* borrowed */
+    struct event_base *base; /* borrowed */
+    eh_client *http;         /* owned */
+    char *host;              /* owned: the engine address */
+    char *cursor_name;       /* owned: "docker:<host>" */
     int interval_s;
-    char api[32];                 /* "/v1.41" or "" */
+    char api[32]; /* "/v1.41" or "" */
     int stopping;
 
     eh_req *version_req, *stream_req, *list_req;
-    int stream_up;                /* headers 200 seen on the current stream */
+    int stream_up; /* headers 200 seen on the current stream */
     int64_t stream_start_ns;
     int want_reconcile;
     uint64_t gen;
@@ -120,24 +121,24 @@ struct ct_docker {
     char last_err[256];
     int64_t last_err_log_ns;
 
-    int64_t cursor_ns;            /* newest event time stored (durable) */
-    int64_t resume_ns;            /* cursor when the current stream started */
+    int64_t cursor_ns; /* newest event time stored (durable) */
+    int64_t resume_ns; /* cursor when the current stream started */
     dl_lines lines;
-    uint64_t bad_lines;           /* on this connection */
+    uint64_t bad_lines; /* on this connection */
 
-    ct_record *pending;           /* owned records waiting for the store */
+    ct_record *pending; /* owned records waiting for the store */
     size_t n_pending, cap_pending;
-    int64_t pending_max_ev_ns;    /* newest docker event time among them */
+    int64_t pending_max_ev_ns; /* newest docker event time among them */
     int64_t pending_min_ev_ns;
     int flush_failing;
 
-    dl_fetch *fetches;            /* queued and in flight */
+    dl_fetch *fetches; /* queued and in flight */
     size_t n_fetches, n_queued;
 
     dl_cont *tab[DL_TAB_BUCKETS];
 
-    ct_series *m_events, *m_rejected, *m_toolong, *m_reconnects, *m_connected, *m_lag,
-        *m_cursor, *m_discovered, *m_inflight, *m_skipped;
+    ct_series *m_events, *m_rejected, *m_toolong, *m_reconnects, *m_connected, *m_lag, *m_cursor,
+        *m_discovered, *m_inflight, *m_skipped;
     ct_series *m_insp_ok, *m_insp_gone, *m_insp_err, *m_exec_ok, *m_exec_gone, *m_exec_err;
 };
 
@@ -349,8 +350,7 @@ static void fetch_done(void *ctx, const eh_result *res)
         if (f->quiet_gone) /* it happened before we connected: gone since, of course */
             goto out;
         if (dl_gone_record(is_exec ? f->cid : f->id, is_exec ? f->id : NULL, f->trigger,
-                           res->status, res->body, res->len, res->start_ns, &rec,
-                           &err) == CT_OK)
+                           res->status, res->body, res->len, res->start_ns, &rec, &err) == CT_OK)
             pending_add(d, &rec);
         goto out;
     }
@@ -360,8 +360,8 @@ static void fetch_done(void *ctx, const eh_result *res)
                is_exec ? "exec" : "container", f->id, f->trigger, res->status, res->body);
         goto out;
     }
-    while (len > 0 && (res->body[len - 1] == '\n' || res->body[len - 1] == '\r' ||
-                       res->body[len - 1] == ' '))
+    while (len > 0 &&
+           (res->body[len - 1] == '\n' || res->body[len - 1] == '\r' || res->body[len - 1] == ' '))
         len--; /* the object's bytes, not the response's final newline */
     obj = json_loadb(res->body, len, 0, NULL);
     if (obj == NULL || ct_inspect_parse(obj, res->body, len, &rec, &err) != CT_OK) {
@@ -385,10 +385,9 @@ static void fetch_done(void *ctx, const eh_result *res)
         dl_cont *c = cont_get(d, f->id);
         size_t i;
 
-        json_array_foreach(ids, i, v)
-            if (json_is_string(v) && (c == NULL || !cont_exec_seen(c, json_string_value(v))))
-                fetch_queue(d, FETCH_EXEC, json_string_value(v), f->id, "exec", 0,
-                            f->quiet_gone);
+        json_array_foreach(ids, i, v) if (json_is_string(v) &&
+                                          (c == NULL || !cont_exec_seen(c, json_string_value(v))))
+            fetch_queue(d, FETCH_EXEC, json_string_value(v), f->id, "exec", 0, f->quiet_gone);
     }
     pending_add(d, &rec);
 out:
@@ -592,14 +591,15 @@ static void stream_done(void *ctx, const eh_result *res)
     d->stream_req = NULL;
     ct_series_set(d->m_connected, 0);
     if (d->lines.len > 0)
-        ct_log(CT_LOG_WARN, "docker", "%s: stream ended inside a line (%zu bytes dropped; "
-               "since= brings it again)", d->host, d->lines.len);
+        ct_log(CT_LOG_WARN, "docker",
+               "%s: stream ended inside a line (%zu bytes dropped; "
+               "since= brings it again)",
+               d->host, d->lines.len);
     dl_lines_reset(&d->lines);
     if (res->rc != CT_OK)
         (void)snprintf(msg, sizeof(msg), "event stream: %s", res->err.msg);
     else if (res->status != 200)
-        (void)snprintf(msg, sizeof(msg), "event stream: HTTP %ld: %.200s", res->status,
-                       res->body);
+        (void)snprintf(msg, sizeof(msg), "event stream: HTTP %ld: %.200s", res->status, res->body);
     else
         (void)snprintf(msg, sizeof(msg), "event stream closed by the engine");
     if (d->stream_up && lived >= DL_STABLE_NS)
@@ -665,15 +665,14 @@ static void version_done(void *ctx, const eh_result *res)
     } else if (res->status == 404) {
         d->api[0] = '\0'; /* an engine that predates /version: unversioned paths */
     } else {
-        (void)snprintf(msg, sizeof(msg), "GET /version: HTTP %ld: %.200s", res->status,
-                       res->body);
+        (void)snprintf(msg, sizeof(msg), "GET /version: HTTP %ld: %.200s", res->status, res->body);
         log_conn_err(d, msg);
         schedule_retry(d);
         return;
     }
     ct_log(CT_LOG_INFO, "docker", "%s: connected (API %s), resuming %s", d->host,
-               d->api[0] != '\0' ? d->api + 1 : "unversioned",
-               d->cursor_ns != 0 ? "from the cursor" : "with live events");
+           d->api[0] != '\0' ? d->api + 1 : "unversioned",
+           d->cursor_ns != 0 ? "from the cursor" : "with live events");
     d->last_err[0] = '\0';
     stream_start(d);
 }
@@ -803,8 +802,10 @@ static void list_done(void *ctx, const eh_result *res)
                 pp = &c->next;
             }
         }
-    ct_log(CT_LOG_INFO, "docker", "%s: reconciled %zu containers: %zu never seen before, "
-           "%zu changed while unobserved", d->host, lc.listed, lc.discovered, lc.changed);
+    ct_log(CT_LOG_INFO, "docker",
+           "%s: reconciled %zu containers: %zu never seen before, "
+           "%zu changed while unobserved",
+           d->host, lc.listed, lc.discovered, lc.changed);
     work_soon(d);
 }
 
@@ -974,17 +975,15 @@ static void docker_stop(void *ctx)
     d->stream_req = d->version_req = d->list_req = NULL;
     dl_flush(d); /* what arrived before the stop is kept */
     if (d->n_pending > 0)
-        ct_log(CT_LOG_ERROR, "docker", "%zu records could not be stored at stop",
-               d->n_pending);
+        ct_log(CT_LOG_ERROR, "docker", "%zu records could not be stored at stop", d->n_pending);
     docker_free(d);
 }
 
 static void metrics_init(ct_docker *d, ct_metrics *m)
 {
-#define COUNTER(var, name, help, labels)                                                       \
+#define COUNTER(var, name, help, labels) \
     d->var = ct_metrics_series(m, CT_METRIC_COUNTER, name, help, labels)
-#define GAUGE(var, name, help)                                                                 \
-    d->var = ct_metrics_series(m, CT_METRIC_GAUGE, name, help, NULL)
+#define GAUGE(var, name, help) d->var = ct_metrics_series(m, CT_METRIC_GAUGE, name, help, NULL)
     COUNTER(m_events, "ctrail_docker_events_total", "Docker events read from the stream", NULL);
     COUNTER(m_rejected, "ctrail_docker_lines_rejected_total",
             "Event stream lines skipped (invalid JSON, not an event, too long)", NULL);

@@ -26,7 +26,7 @@
 /* --- splitting a byte stream into lines --- */
 
 typedef struct dl_lines {
-    char *buf;        /* owned: the partial line so far */
+    char *buf; /* owned: the partial line so far */
     size_t len, cap;
     size_t max;       /* longest line handed out */
     int skipping;     /* dropping an over-long line up to its '\n' */

@@ -5,12 +5,11 @@
  * Kept apart from docker_live.c, which is all I/O, so that tests can drive
  * these with bytes alone.
  */
-#include "docker_live.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker_live.h"
 #include "parse_util.h"
 
 /* ---- lines ---- */
@@ -117,11 +116,12 @@ static json_t *labels_copy(const json_t *labels)
 
     if (out == NULL)
         return NULL;
-    json_object_foreach((json_t *)labels, k, v)
-        if (strncmp(k, "io.kubernetes.pod.", 18) != 0 && json_object_set(out, k, v) != 0) {
-            json_decref(out);
-            return NULL;
-        }
+    json_object_foreach((json_t *)labels, k, v) if (strncmp(k, "io.kubernetes.pod.", 18) != 0 &&
+                                                    json_object_set(out, k, v) != 0)
+    {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -223,8 +223,8 @@ ct_status dl_gone_record(const char *container, const char *exec_id, const char 
     r.source = CT_SRC_INSPECT;
     r.ts_ns = ts_ns;
     r.ingest_ns = ts_ns;
-    r.kind = ct_strdup(exec_id != NULL ? "exec.gone_before_inspect"
-                                       : "container.gone_before_inspect");
+    r.kind =
+        ct_strdup(exec_id != NULL ? "exec.gone_before_inspect" : "container.gone_before_inspect");
     if (!bad)
         r.raw = json_dumps(o, JSON_COMPACT);
     json_decref(eb);
@@ -250,15 +250,14 @@ static char *exec_command(const json_t *pc)
     if (ep == NULL)
         return NULL;
     n = strlen(ep) + 1;
-    json_array_foreach(args, i, v)
-        if (json_is_string(v))
-            n += json_string_length(v) + 1;
+    json_array_foreach(args, i, v) if (json_is_string(v)) n += json_string_length(v) + 1;
     s = malloc(n);
     if (s == NULL)
         return NULL;
     p = s + strlen(ep);
     memcpy(s, ep, strlen(ep));
-    json_array_foreach(args, i, v) {
+    json_array_foreach(args, i, v)
+    {
         if (!json_is_string(v))
             continue;
         *p++ = ' ';

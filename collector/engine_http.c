@@ -20,15 +20,15 @@
 #include "ctrail/record.h"
 #include "ctrail/time.h"
 
-#define EH_MAX_CONNS 32          /* the event stream takes one; inspects share the rest */
+#define EH_MAX_CONNS  32          /* the event stream takes one; inspects share the rest */
 #define EH_ERROR_BODY (64u << 10) /* what we keep of a failed stream's body */
 
 struct eh_req {
     eh_client *c;
     CURL *easy;
     eh_req_opts o;
-    char *url;                   /* owned */
-    char *body;                  /* owned: buffered body (or a failed stream's) */
+    char *url;  /* owned */
+    char *body; /* owned: buffered body (or a failed stream's) */
     size_t len, cap, max;
     long status;
     int headers_done;
@@ -39,15 +39,15 @@ struct eh_req {
 };
 
 struct eh_client {
-    struct event_base *base;     /* borrowed */
+    struct event_base *base; /* borrowed */
     CURLM *multi;
     struct event *timer;
-    struct event *done_ev;       /* collects finished transfers after eh_kick */
-    char *unix_path;             /* owned or NULL */
-    char *base_url;              /* owned: "http://localhost" or "http://HOST:PORT" */
-    eh_req *reqs;                /* started, not finished */
+    struct event *done_ev; /* collects finished transfers after eh_kick */
+    char *unix_path;       /* owned or NULL */
+    char *base_url;        /* owned: "http://localhost" or "http://HOST:PORT" */
+    eh_req *reqs;          /* started, not finished */
     size_t n_active;
-    int in_done;                 /* check_done is running */
+    int in_done; /* check_done is running */
 };
 
 typedef struct eh_sock {
@@ -59,7 +59,8 @@ static void check_done(eh_client *c);
 static void sock_event(evutil_socket_t fd, short kind, void *arg)
 {
     eh_client *c = arg;
-    int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int action =
+        ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     int running = 0;
 
     /* the timer is curl's business (timer_cb): an on_done may just have
@@ -270,8 +271,7 @@ static void check_done(eh_client *c)
     c->in_done = 0;
 }
 
-ct_status eh_client_new(struct event_base *base, const char *host, eh_client **ret,
-                        ct_error *err)
+ct_status eh_client_new(struct event_base *base, const char *host, eh_client **ret, ct_error *err)
 {
     eh_client *c;
 
@@ -291,8 +291,7 @@ ct_status eh_client_new(struct event_base *base, const char *host, eh_client **r
         if (path[0] != '/') {
             eh_client_free(c);
             return ct_error_set(err, CT_ERR_INVALID, 0,
-                                "engine address '%s': a unix socket needs an absolute path",
-                                host);
+                                "engine address '%s': a unix socket needs an absolute path", host);
         }
         c->unix_path = ct_strdup(path);
         c->base_url = ct_strdup("http://localhost");

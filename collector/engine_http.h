@@ -40,8 +40,8 @@ typedef struct eh_req_opts {
     /* 1: body bytes go to on_data as they arrive, nothing is kept;
      * 0: the body is collected and handed to on_done */
     int stream;
-    size_t max_body;  /* buffered: a longer body fails the request (CT_ERR_TOOBIG) */
-    long timeout_ms;  /* whole transfer; 0 for none (streams) */
+    size_t max_body; /* buffered: a longer body fails the request (CT_ERR_TOOBIG) */
+    long timeout_ms; /* whole transfer; 0 for none (streams) */
     /* May be NULL.  Once, when the response headers are complete. */
     void (*on_headers)(void *ctx, long status);
     /* Stream mode: a chunk of the body.  Return 0 to go on, -1 to abort the
@@ -55,8 +55,7 @@ typedef struct eh_req_opts {
 
 /* host: "unix:///path", "tcp://host:port" or "http://host:port".  On success
  * the caller owns *ret: eh_client_free() it. */
-ct_status eh_client_new(struct event_base *base, const char *host, eh_client **ret,
-                        ct_error *err);
+ct_status eh_client_new(struct event_base *base, const char *host, eh_client **ret, ct_error *err);
 
 /* Cancel every request (their on_done is not called) and free.  NULL is fine. */
 void eh_client_free(eh_client *c);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "ctrail/ingest.h"
+
 #include "docker_live.h"
 
 /* ---- lines ---- */
@@ -197,12 +198,13 @@ Test(discovered, dockerd_list_entry)
     json_t *d;
 
     cr_assert_not_null(v);
-    cr_assert_eq(dl_discovered_parse(v, dockerd_entry, strlen(dockerd_entry), 42, &r, &err),
-                 CT_OK, "%s", err.msg);
+    cr_assert_eq(dl_discovered_parse(v, dockerd_entry, strlen(dockerd_entry), 42, &r, &err), CT_OK,
+                 "%s", err.msg);
     cr_expect_str_eq(r.kind, "container.discovered");
     cr_expect_eq(r.source, CT_SRC_DOCKER);
     cr_expect_eq(r.ts_ns, 42);
-    cr_expect_str_eq(r.container, "5af58ae22fcd154e8a4c3eecb6373a34cb571d04eb596b5d2f1ac32301a08b30");
+    cr_expect_str_eq(r.container,
+                     "5af58ae22fcd154e8a4c3eecb6373a34cb571d04eb596b5d2f1ac32301a08b30");
     cr_expect_str_eq(r.name, "web-1");
     cr_expect_str_eq(r.image, "localhost/mini:1");
     cr_expect_str_eq(r.pod_ns, "shop");
@@ -219,7 +221,8 @@ Test(discovered, dockerd_list_entry)
     cr_expect_str_eq(r.facts->pod_ns, "shop");
     d = details_of(&r);
     cr_expect_str_eq(json_string_value(json_object_get(d, "command")), "sleep 100");
-    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "labels"), "app")), "web");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "labels"), "app")),
+                     "web");
     cr_expect_null(json_object_get(json_object_get(d, "labels"), "io.kubernetes.pod.name"));
     json_decref(d);
     ct_record_release(&r);
@@ -269,8 +272,8 @@ Test(gone, container_404_keeps_the_engine_message)
     ct_error err = {0};
     json_t *raw;
 
-    cr_assert_eq(dl_gone_record("abc", NULL, "start", 404, body, strlen(body), 99, &r, &err),
-                 CT_OK, "%s", err.msg);
+    cr_assert_eq(dl_gone_record("abc", NULL, "start", 404, body, strlen(body), 99, &r, &err), CT_OK,
+                 "%s", err.msg);
     cr_expect_str_eq(r.kind, "container.gone_before_inspect");
     cr_expect_eq(r.source, CT_SRC_INSPECT);
     cr_expect_str_eq(r.container, "abc");
@@ -343,7 +346,8 @@ Test(exec_facts, command_user_and_flags_keyed_by_exec_id)
     cr_assert_str_eq(r.kind, "exec.inspect");
     cr_assert_eq(dl_exec_facts(&r, v), 0);
     cr_assert_not_null(r.facts);
-    cr_expect_str_eq(r.facts->id, "5ace081d065e1e254a6cbf80c2d862772793d7973c680b178df9ff0e13a79e2e");
+    cr_expect_str_eq(r.facts->id,
+                     "5ace081d065e1e254a6cbf80c2d862772793d7973c680b178df9ff0e13a79e2e");
     cr_expect_eq(r.facts->privileged, CT_PRIV_UNKNOWN, "an exec says nothing of its container");
     d = details_of(&r);
     cr_expect_str_eq(json_string_value(json_object_get(d, "last_exec")), "cat /etc/passwd");
