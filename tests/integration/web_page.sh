@@ -72,7 +72,7 @@ SERVE_ERR=$TMP/serve.err
 "$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 --tokens "$TMP/tokens" \
     >"$TMP/serve.out" 2>"$SERVE_ERR" &
 SERVE_PID=$!
-wait_until 20 grep -q "listening on" "$TMP/serve.out" || fail "serve did not start"
+wait_until 20 grep -qs "listening on" "$TMP/serve.out" || fail "serve did not start"
 URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
 
 MINER=$("$CTRAIL" --data "$DATA" containers -o json | jq -r 'select(.name == "miner") | .id')
