@@ -482,16 +482,16 @@ static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
 
 /* ---- lines and frames ---- */
 
-static ct_status text_parse(ingest *in, const char *line, size_t len, ct_record *rec,
-                            ct_error *err)
+static ct_status text_parse(int64_t ingest_ns, int64_t ref_ns, const char *line, size_t len,
+                            ct_record *rec, ct_error *err)
 {
     ct_record r = {0};
     size_t used = 0;
 
     r.source = CT_SRC_TEXT;
-    r.ingest_ns = in->ingest_ns;
+    r.ingest_ns = ingest_ns;
     if (ct_time_parse_rfc3339_prefix(line, len, &r.ts_ns, &used, NULL) != CT_OK)
-        r.ts_ns = in->ref_ns;
+        r.ts_ns = ref_ns;
     r.kind = ct_strdup("text.line");
     r.raw = ct_strndup(line, len);
     r.raw_len = len;
@@ -505,9 +505,9 @@ static ct_status text_parse(ingest *in, const char *line, size_t len, ct_record 
 
 typedef enum lkind { L_TEXT, L_SYSLOG, L_AUDITD } lkind;
 
-static lkind line_kind(const ingest *in, const char *line, size_t len)
+static lkind line_kind(ct_format format, const char *line, size_t len)
 {
-    switch (in->opts->format) {
+    switch (format) {
     case CT_FMT_TEXT:
         return L_TEXT;
     case CT_FMT_SYSLOG:
@@ -535,8 +535,25 @@ static ct_status ingest_item(ingest *in, lkind kind, const char *p, size_t n, ui
     else if (kind == L_SYSLOG)
         prc = ct_syslog_parse(p, n, in->ref_ns, &rec, &perr);
     else
-        prc = text_parse(in, p, n, &rec, &perr);
+        prc = text_parse(in->ingest_ns, in->ref_ns, p, n, &rec, &perr);
     return settle(in, prc, &rec, &perr, where, err);
+}
+
+ct_status ct_ingest_line(const char *line, size_t len, ct_format format, int64_t ref_ns,
+                         ct_record *rec, ct_error *err)
+{
+    int64_t now = ct_time_now_ns();
+
+    if (ref_ns == 0)
+        ref_ns = now;
+    switch (line_kind(format, line, len)) {
+    case L_AUDITD:
+        return ct_auditd_parse(line, len, rec, err);
+    case L_SYSLOG:
+        return ct_syslog_parse(line, len, ref_ns, rec, err);
+    default:
+        return text_parse(now, ref_ns, line, len, rec, err);
+    }
 }
 
 static int is_blank(const char *p, size_t n)
@@ -632,7 +649,7 @@ static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
             off = next;
             continue;
         }
-        kind = line_kind(in, buf + off, end - off);
+        kind = line_kind(in->opts->format, buf + off, end - off);
         /* TAB-led lines continue a syslog message (see the file comment) */
         while (kind == L_SYSLOG && next < in->len && buf[next] == '\t') {
             nl = memchr(buf + next, '\n', in->len - next);

@@ -16,7 +16,9 @@
  * time it can read is refused: a record's ts must come from the source.
  *
  * Only the envelope is extracted (ts, host, facility/severity); the
- * message stays in raw, byte for byte.
+ * message stays in raw, byte for byte.  ct_syslog_header_parse() reads the
+ * rest of the header (app, pid, msgid) again from a stored raw, for the
+ * queries and output that show or filter by them.
  */
 #include "ctrail/ingest.h"
 
@@ -196,10 +198,18 @@ static size_t version_len(const char *s, size_t len)
     return v >= 1 && v <= 3 && (v == len || s[v] == ' ') ? v : 0;
 }
 
+/* A header token, or no span for RFC 5424's NILVALUE "-". */
+static void nil_or_span(const char *tok, size_t n, ct_syslog_span *ret)
+{
+    ret->p = n == 0 || (n == 1 && tok[0] == '-') ? NULL : tok;
+    ret->len = ret->p != NULL ? n : 0;
+}
+
 /* RFC 5424 after "<PRI>": VER TS HOST APP PROCID MSGID SD [MSG]. */
 static ct_status parse_5424(const char *s, size_t len, size_t off, int64_t ref_ns, int64_t *ts,
-                            const char **host, size_t *host_len, ct_error *err)
+                            ct_syslog_header *h, ct_error *err)
 {
+    ct_syslog_span *fields[3] = {&h->app, &h->pid, &h->msgid};
     const char *tok;
     size_t n;
     int missing;
@@ -215,12 +225,14 @@ static ct_status parse_5424(const char *s, size_t len, size_t off, int64_t ref_n
                             (int)(n > 40 ? 40 : n), tok);
     }
     n = next_token(s, len, &off, &tok);
-    *host = tok;
-    *host_len = n == 1 && tok[0] == '-' ? 0 : n;
+    nil_or_span(tok, n, &h->host);
     missing = n == 0;
-    for (int field = 0; field < 3; field++) /* APP-NAME PROCID MSGID */
-        if (next_token(s, len, &off, &tok) == 0)
+    for (int field = 0; field < 3; field++) { /* APP-NAME PROCID MSGID */
+        n = next_token(s, len, &off, &tok);
+        nil_or_span(tok, n, fields[field]);
+        if (n == 0)
             missing = 1;
+    }
     while (off < len && s[off] == ' ')
         off++;
     if (missing || off >= len)
@@ -252,9 +264,31 @@ static ct_status parse_5424(const char *s, size_t len, size_t off, int64_t ref_n
     return CT_OK;
 }
 
+/* "TAG:" or "TAG[PID]:" (RFC 3164's TAG, BSD syslog files): the app name
+ * and pid, when tok[0..n) is one. */
+static void parse_tag(const char *tok, size_t n, ct_syslog_header *h)
+{
+    const char *open;
+    size_t tl;
+
+    if (n < 2 || tok[n - 1] != ':')
+        return;
+    n--;
+    open = memchr(tok, '[', n);
+    tl = open != NULL ? (size_t)(open - tok) : n;
+    if (open != NULL && tok[n - 1] == ']' && n - tl > 2) {
+        h->pid.p = open + 1;
+        h->pid.len = n - tl - 2;
+    }
+    if (tl > 0) {
+        h->app.p = tok;
+        h->app.len = tl;
+    }
+}
+
 /* A BSD or RFC 3339 stamp at s+off, then "HOST TAG..." or "TAG: ..." */
 static ct_status parse_stamped(const char *s, size_t len, size_t off, int64_t ref_ns,
-                               int64_t *ts, const char **host, size_t *host_len, ct_error *err)
+                               int64_t *ts, ct_syslog_header *h, ct_error *err)
 {
     bsd_stamp b;
     size_t used = parse_bsd(s + off, len - off, &b), n;
@@ -272,47 +306,86 @@ static ct_status parse_stamped(const char *s, size_t len, size_t off, int64_t re
     /* "tag:" or "tag[pid]:" right after the stamp is a tag, not a host; the
      * "--- last message repeated N times ---" line has neither */
     if (n == 0 || tok[n - 1] == ':' || memchr(tok, '[', n) != NULL ||
-        (n == 3 && memcmp(tok, "---", 3) == 0))
-        n = 0;
-    *host = tok;
-    *host_len = n;
+        (n == 3 && memcmp(tok, "---", 3) == 0)) {
+        parse_tag(tok, n, h);
+        return CT_OK;
+    }
+    h->host.p = tok;
+    h->host.len = n;
+    n = next_token(s, len, &off, &tok);
+    parse_tag(tok, n, h);
     return CT_OK;
+}
+
+/* The header of one message: PRI, then RFC 5424 or a stamped line. */
+static ct_status parse_header(const char *line, size_t len, int64_t ref_ns, int64_t *ts,
+                              ct_syslog_header *h, ct_error *err)
+{
+    int pri = -1;
+    size_t off;
+
+    memset(h, 0, sizeof(*h));
+    h->facility = h->severity = -1;
+    if (line == NULL || len == 0)
+        return ct_error_set(err, CT_ERR_PARSE, 0, "empty syslog line");
+    off = parse_pri(line, len, &pri);
+    if (off > 0 && pri > 191)
+        return ct_error_set(err, CT_ERR_PARSE, 0, "syslog pri %d is out of range", pri);
+    if (pri >= 0) {
+        h->facility = pri >> 3;
+        h->severity = pri & 7;
+    }
+    /* RFC 5424 has a version (1-3 digits) and a space after PRI; RFC 3164
+     * has a stamp, which may be RFC 3339 and so also start with a digit */
+    if (off > 0 && off < len && line[off] >= '1' && line[off] <= '9' &&
+        version_len(line + off, len - off) > 0)
+        return parse_5424(line, len, off, ref_ns, ts, h, err);
+    return parse_stamped(line, len, off, ref_ns, ts, h, err);
+}
+
+ct_status ct_syslog_header_parse(const char *line, size_t len, ct_syslog_header *h,
+                                 ct_error *err)
+{
+    int64_t ts;
+    ct_syslog_header tmp;
+    ct_status rc = parse_header(line, len, ct_time_now_ns(), &ts, &tmp, err);
+
+    if (rc == CT_OK)
+        *h = tmp;
+    return rc;
+}
+
+const char *ct_syslog_facility_name(int facility)
+{
+    return facility >= 0 && facility < 24 ? facilities[facility] : NULL;
+}
+
+const char *ct_syslog_severity_name(int severity)
+{
+    return severity >= 0 && severity < 8 ? severities[severity] : NULL;
 }
 
 ct_status ct_syslog_parse(const char *line, size_t len, int64_t ref_ns, ct_record *rec,
                           ct_error *err)
 {
     ct_record r = {0};
-    const char *host = NULL;
-    size_t host_len = 0, off;
-    int pri = -1;
+    ct_syslog_header h;
     ct_status rc;
 
-    if (line == NULL || len == 0)
-        return ct_error_set(err, CT_ERR_PARSE, 0, "empty syslog line");
     if (ref_ns == 0)
         ref_ns = ct_time_now_ns();
-    off = parse_pri(line, len, &pri);
-    if (off > 0 && pri > 191)
-        return ct_error_set(err, CT_ERR_PARSE, 0, "syslog pri %d is out of range", pri);
-    /* RFC 5424 has a version (1-3 digits) and a space after PRI; RFC 3164
-     * has a stamp, which may be RFC 3339 and so also start with a digit */
-    if (off > 0 && off < len && line[off] >= '1' && line[off] <= '9' &&
-        version_len(line + off, len - off) > 0) {
-        rc = parse_5424(line, len, off, ref_ns, &r.ts_ns, &host, &host_len, err);
-    } else {
-        rc = parse_stamped(line, len, off, ref_ns, &r.ts_ns, &host, &host_len, err);
-    }
+    rc = parse_header(line, len, ref_ns, &r.ts_ns, &h, err);
     if (rc != CT_OK)
         return rc;
 
     r.source = CT_SRC_SYSLOG;
     r.ingest_ns = ct_time_now_ns();
-    if (pri >= 0)
-        r.kind = pu_printf("syslog.%s.%s", facilities[pri >> 3], severities[pri & 7]);
+    if (h.facility >= 0)
+        r.kind = pu_printf("syslog.%s.%s", facilities[h.facility], severities[h.severity]);
     else
         r.kind = ct_strdup("syslog.line");
-    if (r.kind == NULL || (host_len > 0 && (r.host = ct_strndup(host, host_len)) == NULL) ||
+    if (r.kind == NULL ||
+        (h.host.p != NULL && (r.host = ct_strndup(h.host.p, h.host.len)) == NULL) ||
         pu_set_cid(&r, line, len) != 0 || (r.raw = ct_strndup(line, len)) == NULL) {
         ct_record_release(&r);
         return pu_oom(err);

@@ -17,6 +17,7 @@
 
 #include "ctrail/error.h"
 #include "ctrail/record.h"
+#include "ctrail/store.h"
 
 /* What the caller says the input is; AUTO detects it per document/line. */
 typedef enum ct_format {
@@ -106,5 +107,53 @@ ct_status ct_syslog_parse(const char *line, size_t len, int64_t ref_ns, ct_recor
                           ct_error *err);
 /* One auditd record line ("type=... msg=audit(SEC.MS:SERIAL): ..."). */
 ct_status ct_auditd_parse(const char *line, size_t len, ct_record *rec, ct_error *err);
+
+/* The header fields of a syslog message that the envelope does not keep,
+ * read again from its raw bytes (for output and filters).  Spans point into
+ * line (borrowed); p is NULL when the field is absent or "-". */
+typedef struct ct_syslog_span {
+    const char *p;
+    size_t len;
+} ct_syslog_span;
+
+typedef struct ct_syslog_header {
+    int facility, severity;       /* -1 when there is no PRI */
+    ct_syslog_span host;
+    ct_syslog_span app;           /* RFC 5424 APP-NAME, RFC 3164 TAG */
+    ct_syslog_span pid;           /* PROCID, or the TAG's [PID] */
+    ct_syslog_span msgid;         /* RFC 5424 only */
+} ct_syslog_header;
+
+/* CT_ERR_PARSE (with the reason) when line is not a syslog message that
+ * ct_syslog_parse would take; *h is untouched then. */
+ct_status ct_syslog_header_parse(const char *line, size_t len, ct_syslog_header *h,
+                                 ct_error *err);
+/* "local3", "warning"; NULL out of range. */
+const char *ct_syslog_facility_name(int facility);
+const char *ct_syslog_severity_name(int severity);
+
+/* One line of a log file or a message without a known shape, the way
+ * ct_ingest_buffer reads lines: an auditd record, a syslog line (RFC 5424,
+ * RFC 3164 or a syslog file line), else a plain text line (ts from a
+ * leading RFC 3339 stamp, else ref_ns; kind text.line).  format is
+ * CT_FMT_AUTO, CT_FMT_SYSLOG (syslog only) or CT_FMT_TEXT (text only).
+ * Every parser keys the record to the first 64-hex container id in it. */
+ct_status ct_ingest_line(const char *line, size_t len, ct_format format, int64_t ref_ns,
+                         ct_record *rec, ct_error *err);
+
+/* --- short container ids (collector/cid_prefix.c) --- */
+
+/* Keys lines that name a container by its 12-hex short id (as docker ps
+ * prints it) to the one container the catalog knows with that prefix.
+ * reader is borrowed (a read-only store, used from one thread at a time);
+ * answers are cached.  NULL when memory runs out; ct_cid_cache_free(NULL)
+ * does nothing. */
+typedef struct ct_cid_cache ct_cid_cache;
+ct_cid_cache *ct_cid_cache_new(ct_store *reader);
+void ct_cid_cache_free(ct_cid_cache *c);
+/* When rec has no container yet and s[0..len) holds a short id the catalog
+ * knows (a whole word with a letter in it, one of the first four such),
+ * set rec->container to the full id.  0, or -1 when memory runs out. */
+int ct_cid_cache_key(ct_cid_cache *c, ct_record *rec, const char *s, size_t len);
 
 #endif
