@@ -89,8 +89,15 @@ ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_
 ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_result *res,
                           ct_error *err)
 {
+    return ct_serve_append_cursor(sv, recs, n, NULL, NULL, res, err);
+}
+
+ct_status ct_serve_append_cursor(ct_serve *sv, ct_record *recs, size_t n, const char *cursor_name,
+                                 const char *cursor_value, ct_append_result *res, ct_error *err)
+{
     ct_append_result r = {0};
-    ct_status rc = ct_store_append(sv->store, recs, n, &r, err);
+    ct_status rc =
+        ct_store_append_cursor(sv->store, recs, n, cursor_name, cursor_value, &r, err);
 
     if (rc == CT_OK)
         for (size_t i = 0; i < n; i++)

@@ -34,6 +34,7 @@
 struct ct_pending {
     ct_record *recs; /* borrowed from the caller */
     size_t n;
+    const char *cursor_name, *cursor_value; /* borrowed; NULL: no cursor */
     ct_append_result res;
     ct_status rc;
     ct_error err;
@@ -443,6 +444,27 @@ static int batch_is_block(const ct_store *s, const ct_pending *batch)
            n <= s->opts.block_max_records;
 }
 
+/* Save a cursor inside the transaction that is open. */
+static ct_status cursor_upsert(ct_store *s, const char *name, const char *value, ct_error *err)
+{
+    sqlite3_stmt *st;
+    ct_status rc;
+
+    rc = ct_index_prepare(s->db,
+                          "INSERT INTO cursors VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
+                          " SET value = excluded.value, updated_ns = excluded.updated_ns",
+                          &st, err);
+    if (rc != CT_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ct_time_now_ns());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = ct_index_err(s->db, err, "cannot save cursor");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Commit every queued call in one transaction.  Called by the leader. */
 static void commit_batch(ct_store *s, ct_pending *batch)
 {
@@ -456,9 +478,12 @@ static void commit_batch(ct_store *s, ct_pending *batch)
         rc = ct_error_set(&err, CT_ERR_NOMEM, 0, "out of memory");
     if (rc == CT_OK)
         rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", &err);
-    for (ct_pending *p = batch; rc == CT_OK && p != NULL; p = p->next)
+    for (ct_pending *p = batch; rc == CT_OK && p != NULL; p = p->next) {
         for (size_t i = 0; rc == CT_OK && i < p->n; i++)
             rc = append_one(s, &p->recs[i], &buf, direct, &p->res, &err);
+        if (rc == CT_OK && p->cursor_name != NULL)
+            rc = cursor_upsert(s, p->cursor_name, p->cursor_value, &err);
+    }
     if (rc == CT_OK && direct != NULL && ct_seal_work_bytes(direct) > 0)
         rc = ct_seal_write(s, direct, &err);
     if (rc == CT_OK)
@@ -507,14 +532,24 @@ static ct_status append_check(const ct_store *s, const ct_record *recs, size_t n
 ct_status ct_store_append(ct_store *s, ct_record *recs, size_t n, ct_append_result *res,
                           ct_error *err)
 {
+    return ct_store_append_cursor(s, recs, n, NULL, NULL, res, err);
+}
+
+ct_status ct_store_append_cursor(ct_store *s, ct_record *recs, size_t n, const char *cursor_name,
+                                 const char *cursor_value, ct_append_result *res, ct_error *err)
+{
     ct_pending me = {.recs = recs, .n = n, .rc = CT_OK};
     ct_status rc = append_check(s, recs, n, err);
     int seal_due;
 
     if (res != NULL)
         memset(res, 0, sizeof(*res));
-    if (rc != CT_OK || n == 0)
+    if (rc == CT_OK && cursor_name != NULL && cursor_value == NULL)
+        rc = ct_error_set(err, CT_ERR_INVALID, 0, "cursor '%s' has no value", cursor_name);
+    if (rc != CT_OK || (n == 0 && cursor_name == NULL))
         return rc;
+    me.cursor_name = cursor_name;
+    me.cursor_value = cursor_value;
     pthread_mutex_lock(&s->mu);
     if (s->queue_tail != NULL)
         s->queue_tail->next = &me;
@@ -582,22 +617,10 @@ ct_status ct_store_cursor_get(ct_store *s, const char *name, char **ret_value, c
 
 ct_status ct_store_cursor_set(ct_store *s, const char *name, const char *value, ct_error *err)
 {
-    sqlite3_stmt *st;
     ct_status rc;
 
     leader_take(s);
-    rc = ct_index_prepare(s->db,
-                          "INSERT INTO cursors VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE"
-                          " SET value = excluded.value, updated_ns = excluded.updated_ns",
-                          &st, err);
-    if (rc == CT_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, ct_time_now_ns());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = ct_index_err(s->db, err, "cannot save cursor");
-        sqlite3_finalize(st);
-    }
+    rc = cursor_upsert(s, name, value, err);
     leader_release(s);
     return rc;
 }

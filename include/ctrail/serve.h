@@ -69,6 +69,11 @@ ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_
 ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_result *res,
                           ct_error *err);
 
+/* ct_serve_append that saves a cursor in the same transaction
+ * (ct_store_append_cursor); n may be 0. */
+ct_status ct_serve_append_cursor(ct_serve *sv, ct_record *recs, size_t n, const char *cursor_name,
+                                 const char *cursor_value, ct_append_result *res, ct_error *err);
+
 /* Start functions of the components (each in its own file). */
 ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */
 /* Follow a Docker/Podman engine (opts docker_host, then $DOCKER_HOST, then

@@ -64,6 +64,15 @@ typedef struct ct_append_result {
 ct_status ct_store_append(ct_store *store, ct_record *recs, size_t n, ct_append_result *res,
                           ct_error *err);
 
+/* ct_store_append that also saves the cursor name = value (both borrowed)
+ * in the same transaction: the records and the resume position commit or
+ * vanish together, so a collector that resumes from the cursor after a
+ * crash neither loses nor repeats records.  n may be 0 (only the cursor
+ * moves).  cursor_name NULL is ct_store_append. */
+ct_status ct_store_append_cursor(ct_store *store, ct_record *recs, size_t n,
+                                 const char *cursor_name, const char *cursor_value,
+                                 ct_append_result *res, ct_error *err);
+
 /* Seal full blocks from the journal; with force, seal whatever it holds. */
 ct_status ct_store_seal(ct_store *store, int force, ct_error *err);
 
@@ -121,7 +130,8 @@ ct_status ct_store_verify(ct_store *store, ct_verify_report *rep, ct_error *err)
 
 /* --- cursors (collector resume points) --- */
 
-/* On success the caller owns *ret_value (NULL when unset). */
+/* On success the caller owns *ret_value (NULL when unset).  A cursor
+ * written with ct_store_append_cursor is as durable as its records. */
 ct_status ct_store_cursor_get(ct_store *store, const char *name, char **ret_value, ct_error *err);
 ct_status ct_store_cursor_set(ct_store *store, const char *name, const char *value,
                               ct_error *err);
