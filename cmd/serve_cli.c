@@ -30,6 +30,18 @@ static const char serve_help[] =
     "  --k8s-audit-log PATH    follow a kube-apiserver audit log (JSON lines)\n"
     "All of them but --listen may be repeated where a list makes sense.\n";
 
+/* Add s to a list whose array the caller frees; 0, or -1 when memory runs out. */
+static int strlist_add(ct_strlist *l, const char *s)
+{
+    const char **v = realloc((void *)l->v, (l->n + 1) * sizeof(*v));
+
+    if (v == NULL)
+        return -1;
+    v[l->n++] = s;
+    l->v = v;
+    return 0;
+}
+
 /* Options whose component is not in this build yet fail loudly, not silently. */
 static int not_yet(const char *opt)
 {
@@ -58,6 +70,7 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
     };
     ct_serve_opts o;
     ct_error err = {0};
+    ct_status rc;
     char *end;
     long v;
     int c;
@@ -104,7 +117,11 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
         case 'X':
             return not_yet("--syslog-unix");
         case 'f':
-            return not_yet("--tail");
+            if (strlist_add(&o.tails, optarg) != 0) {
+                ct_cli_error("out of memory");
+                return CT_EXIT_FAIL;
+            }
+            break;
         case 'k':
             return not_yet("--k8s-audit-log");
         case 'd':
@@ -123,7 +140,9 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
         return CT_EXIT_USAGE;
     }
     o.data_dir = cli->data_dir;
-    if (ct_serve_run(&o, &err) != CT_OK) {
+    rc = ct_serve_run(&o, &err);
+    free((void *)o.tails.v);
+    if (rc != CT_OK) {
         ct_cli_error("%s", err.msg);
         return CT_EXIT_FAIL;
     }

@@ -381,8 +381,15 @@ static void file_finish(ct_tail *t, tail_file *f, ct_tail_out *out)
 
     if (ct_tail_split_flush(&f->sp, &err) != CT_OK || file_commit(t, f, out) != CT_OK)
         return; /* tried again next tick */
-    ct_log(CT_LOG_INFO, "tail", "'%s' rotated: finished '%s' at offset %llu; following the new file",
-           f->path, f->info.path, (unsigned long long)ct_tail_split_committed(&f->sp));
+    if (f->read_path != NULL)
+        ct_log(CT_LOG_INFO, "tail", "'%s' rotated: finished '%s' at offset %llu; following the new file",
+               f->path, f->read_path, (unsigned long long)ct_tail_split_committed(&f->sp));
+    else
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s' rotated: finished the old file (inode %llu) at offset %llu; following the "
+               "new file",
+               f->path, (unsigned long long)f->id.ino,
+               (unsigned long long)ct_tail_split_committed(&f->sp));
     t->st.rotations++;
     ct_series_add(t->m_rot, 1);
     close(f->fd);
