@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# tests/integration/tail_bad_input.sh - `ctrail serve --tail` on hostile files.
+#
+#   - lines with invalid UTF-8 and with NUL bytes are stored byte for byte;
+#   - a line of exactly 1 MiB is stored whole; a 3 MiB line is stored cut to
+#     its first 1 MiB with the mark " [ctrail: line cut: 1048576 of 3145728
+#     bytes kept]", counted in ctrail_tail_lines_cut_total;
+#   - a followed file replaced by a directory: logged once ("is a directory,
+#     not a regular file"), serve alive, and a file put back is read;
+#   - a path that cannot be opened (a symlink loop; and, when not root, a
+#     file without read permission): logged with the reason, and read once
+#     it can be;
+#   - nothing accepted before is lost, later lines are still stored, serve
+#     answers /metrics throughout and exits 0 on SIGTERM.
+#
+# Environment: CTRAIL_BIN.  Exit 0 pass, 1 fail, 77 skip.
+set -u
+export LC_ALL=C
+
+FAILS=0
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+die() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "tail_bad_input: $*"; }
+
+CTRAIL=${CTRAIL_BIN:-}
+[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
+for tool in jq curl head od; do
+    command -v "$tool" >/dev/null || skip "$tool is not installed"
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-tailbad.XXXXXX") || die "mktemp"
+PIDS=""
+cleanup() {
+    for p in $PIDS; do
+        kill -TERM "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_until() { # SECONDS CMD...
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.2
+    done
+}
+
+D=$TMP/logs
+DATA=$TMP/data
+mkdir -p "$D"
+BAD=$D/bad.log
+{
+    printf 'before 1\n'
+    printf 'bad utf8 \xff\xfe \xc3\x28 end\n'
+    printf 'nul\0in\0line\n'
+    head -c 1048576 /dev/zero | tr '\0' a
+    printf '\n'
+    head -c 3145728 /dev/zero | tr '\0' b
+    printf '\nafter 1\n'
+} >"$BAD"
+printf 'swap 1\n' >"$D/swap.log"
+ln -s loop.log "$D/loop.log" # a symlink to itself: ELOOP
+
+"$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 \
+    --tail "$BAD" --tail "$D/swap.log" --tail "$D/loop.log" --tail "$D/locked.log" \
+    >"$TMP/serve.out" 2>"$TMP/serve.log" &
+SPID=$!
+PIDS="$PIDS $SPID"
+wait_until 20 grep -qs "listening on" "$TMP/serve.out" || die "serve did not start: $(cat "$TMP/serve.log")"
+URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
+
+events() { "$CTRAIL" --data "$DATA" events -o json --source text; }
+has_raw() { [ "$(events | jq -s --arg r "$1" 'any(.[]; .raw == $r)')" = true ]; }
+alive() { kill -0 "$SPID" 2>/dev/null && curl -sf "$URL/metrics" >/dev/null; }
+
+wait_until 15 has_raw "after 1" || fail "the lines of bad.log were not stored"
+wait_until 15 has_raw "swap 1" || fail "swap.log was not read"
+
+# byte for byte: the stored raws, as the JSON output escapes them
+events | jq -c 'select(.raw | startswith("bad utf8") or startswith("nul")) | .raw' >"$TMP/odd"
+grep -q 'nul\\u0000in\\u0000line' "$TMP/odd" || fail "the NUL line is not kept whole: $(cat "$TMP/odd")"
+grep -q '^"bad utf8 .* end"$' "$TMP/odd" || fail "the invalid UTF-8 line is not stored: $(cat "$TMP/odd")"
+MARK=' [ctrail: line cut: 1048576 of 3145728 bytes kept]'
+lens=$(events | jq -r 'select(.raw | startswith("aaaa") or startswith("bbbb")) | .raw | length' | sort -n | tr '\n' ' ')
+[ "$lens" = "1048576 $((1048576 + ${#MARK})) " ] || fail "long lines: raw lengths '$lens', want 1048576 and 1 MiB + the mark"
+[ "$(events | jq -r 'select(.raw | startswith("bbbb")) | .raw[1048576:]')" = "$MARK" ] ||
+    fail "the cut line has no mark"
+[ "$(events | jq -s length)" -eq 7 ] || fail "$(events | jq -s length) records, want 7"
+curl -sf "$URL/metrics" | grep -q "ctrail_tail_lines_cut_total{tail=\"$BAD\"} 1" ||
+    fail "the cut line is not counted: $(curl -sf "$URL/metrics" | grep tail_lines_cut)"
+
+note "a followed file replaced by a directory"
+rm "$D/swap.log" && mkdir "$D/swap.log"
+wait_until 10 grep -q "swap.log' is a directory, not a regular file" "$TMP/serve.log" ||
+    fail "the directory was not reported: $(grep tail: "$TMP/serve.log" | tail -3)"
+sleep 1
+alive || fail "serve died on a directory"
+[ "$(grep -c "swap.log' is a directory" "$TMP/serve.log")" -eq 1 ] || fail "the directory was reported more than once"
+rmdir "$D/swap.log" && printf 'swap 2\n' >"$D/swap.log"
+wait_until 10 has_raw "swap 2" || fail "the file put back was not read"
+
+note "paths that cannot be opened"
+grep -q "cannot open '$D/loop.log': Too many levels of symbolic links" "$TMP/serve.log" ||
+    fail "the symlink loop was not reported: $(grep tail: "$TMP/serve.log" | tail -3)"
+grep -q "'$D/locked.log' does not exist (yet)" "$TMP/serve.log" || fail "a missing path was not reported"
+rm "$D/loop.log" && printf 'loop fixed\n' >"$D/loop.log"
+wait_until 10 has_raw "loop fixed" || fail "the path was not read once it could be opened"
+if [ "$(id -u)" -ne 0 ]; then
+    printf 'locked\n' >"$D/locked.log" && chmod 000 "$D/locked.log"
+    wait_until 10 grep -q "cannot open '$D/locked.log': Permission denied" "$TMP/serve.log" ||
+        fail "the unreadable file was not reported"
+    chmod 644 "$D/locked.log"
+    wait_until 10 has_raw "locked" || fail "the file was not read once readable"
+else
+    note "root reads files without permission: the unreadable-file case needs another user"
+fi
+
+printf 'after 2\n' >>"$BAD"
+wait_until 10 has_raw "after 2" || fail "lines after the bad ones are not stored"
+alive || fail "serve is not answering"
+for r in "before 1" "after 1" "swap 1"; do has_raw "$r" || fail "'$r' was lost"; done
+kill -TERM "$SPID"
+wait "$SPID" || fail "serve exited with status $?"
+[ "$(events | jq -s 'map(select(.raw == "after 2")) | length')" -eq 1 ] || fail "'after 2' not stored once"
+
+[ "$FAILS" -eq 0 ] || { echo "tail_bad_input: $FAILS failure(s)"; exit 1; }
+echo "tail_bad_input: ok"
