@@ -69,10 +69,8 @@ ct_facts *ct_facts_new(void)
     return f;
 }
 
-void ct_facts_free(ct_facts *f)
+static void facts_free_one(ct_facts *f)
 {
-    if (f == NULL)
-        return;
     free(f->id);
     free(f->name);
     free(f->image);
@@ -83,6 +81,16 @@ void ct_facts_free(ct_facts *f)
     free(f->pod_uid);
     free(f->details);
     free(f);
+}
+
+void ct_facts_free(ct_facts *f)
+{
+    while (f != NULL) {
+        ct_facts *next = f->next;
+
+        facts_free_one(f);
+        f = next;
+    }
 }
 
 void ct_record_release(ct_record *rec)

@@ -4,8 +4,9 @@
  * Binds --listen (loopback by default), checks who is calling, dispatches
  * to the routes registered with ct_http_route(), and logs and counts every
  * request.  The routes live in http_api.c (/v1 queries), http_stream.c
- * (record streams), http_import.c (POST /v1/import) and http_web.c (the
- * page); /healthz and /metrics are here.
+ * (record streams), http_import.c (POST /v1/import), http_k8s.c (POST
+ * /v1/k8s/audit, the audit webhook) and http_web.c (the page); /healthz
+ * and /metrics are here.
  *
  * Access control: with --tokens FILE, every route but /healthz and the web
  * page wants "Authorization: Bearer TOKEN" whose role allows it (auth.h);
@@ -18,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
@@ -413,6 +416,46 @@ static void http_series(ct_http *h)
                                      "state=\"journal\"");
 }
 
+/* libevent answers a body over --max-body with 413 itself and never calls
+ * dispatch(), so no request log line would say so.  Every connection's
+ * output buffer is watched instead: a reply that starts "HTTP/1.x 413" is
+ * logged with the peer's address (a route's own 413 is logged twice). */
+static void http_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char head[13] = "", peer[64] = "?";
+    evutil_socket_t fd;
+
+    if (info->orig_size != 0 || info->n_added < 12 || evbuffer_copyout(buf, head, 12) != 12)
+        return;
+    if (memcmp(head, "HTTP/1.", 7) != 0 || memcmp(head + 8, " 413", 4) != 0)
+        return;
+    fd = bufferevent_getfd(bev);
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                 : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+
+        if (evutil_inet_ntop(ss.ss_family, a, peer, sizeof(peer)) == NULL)
+            (void)snprintf(peer, sizeof(peer), "?");
+    }
+    ct_log(CT_LOG_WARN, "http", "%s: 413 request body too large (over --max-body), refused unread",
+           peer);
+}
+
+static struct bufferevent *http_bev(struct event_base *base, void *arg)
+{
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+    (void)arg;
+    if (bev != NULL && evbuffer_add_cb(bufferevent_get_output(bev), http_out_cb, bev) == NULL) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
+}
+
 static ct_status http_routes(ct_http *h, ct_error *err)
 {
     ct_status rc = ct_http_route_role(h, "/healthz", CT_ROLE_NONE, get_healthz, h, err);
@@ -423,6 +466,8 @@ static ct_status http_routes(ct_http *h, ct_error *err)
         rc = ct_http_api_start(h, err);
     if (rc == CT_OK)
         rc = ct_http_import_start(h, err);
+    if (rc == CT_OK)
+        rc = ct_http_k8s_start(h, err);
     if (rc == CT_OK)
         rc = ct_http_web_start(h, err);
     return rc;
@@ -458,6 +503,7 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err)
     evhttp_set_max_body_size(h->http, (ev_ssize_t)o->max_body_bytes);
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(h->http, dispatch, h);
+    evhttp_set_bevcb(h->http, http_bev, NULL);
     bs = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
     if (bs == NULL) {
         evhttp_free(h->http);

@@ -106,6 +106,7 @@ void ct_http_streams_stop(ct_http *h);
 
 ct_status ct_http_api_start(ct_http *h, ct_error *err);    /* http_api.c: /v1/... */
 ct_status ct_http_import_start(ct_http *h, ct_error *err); /* http_import.c */
+ct_status ct_http_k8s_start(ct_http *h, ct_error *err);    /* http_k8s.c: audit webhook */
 ct_status ct_http_web_start(ct_http *h, ct_error *err);    /* http_web.c: / */
 
 /* Streams: the list head lives in ct_http (http_stream.c uses it). */

@@ -8,7 +8,8 @@
  * re-serialised compactly to keep one record per line (`-o raw` prints the
  * exact bytes).  Log lines become JSON strings; a line that is not valid
  * UTF-8 is shown with U+FFFD for each bad byte and carried exactly in
- * raw_base64.
+ * raw_base64.  An audited pods/exec request also gets exec_command, the
+ * command its requestURI carries, decoded (the raw stays as it came).
  */
 #include "ctrail/query.h"
 
@@ -18,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "ctrail/k8s.h"
 #include "ctrail/time.h"
 
 static json_t *str_or_null(const char *s)
@@ -95,6 +97,26 @@ static json_t *text_json(const char *raw, size_t len, int *ret_lossy)
     return j;
 }
 
+/* An audited pods/exec request: its command (from the requestURI) is shown
+ * as a field of its own, exec_command. */
+static int is_exec(const ct_record *rec)
+{
+    size_t n = rec->kind != NULL ? strlen(rec->kind) : 0;
+
+    return rec->source == CT_SRC_K8S_AUDIT && n >= 9 && strcmp(rec->kind + n - 9, "pods/exec") == 0;
+}
+
+/* Owned, or NULL when the request names no command. */
+static char *exec_command(const ct_record *rec)
+{
+    json_t *o = json_loadb(rec->raw, rec->raw_len, 0, NULL);
+    json_t *uri = json_object_get(o, "requestURI");
+    char *cmd = json_is_string(uri) ? ct_k8s_exec_command(json_string_value(uri)) : NULL;
+
+    json_decref(o);
+    return cmd;
+}
+
 static json_t *envelope(const ct_record *rec)
 {
     char ts[CT_TIME_BUF], its[CT_TIME_BUF];
@@ -114,6 +136,13 @@ static json_t *envelope(const ct_record *rec)
     json_object_set_new(o, "pod_uid", str_or_null(rec->pod_uid));
     json_object_set_new(o, "user", str_or_null(rec->user));
     json_object_set_new(o, "host", str_or_null(rec->host));
+    if (is_exec(rec)) {
+        char *cmd = exec_command(rec);
+
+        if (cmd != NULL)
+            json_object_set_new(o, "exec_command", json_string(cmd));
+        free(cmd);
+    }
     return o;
 }
 
@@ -232,10 +261,17 @@ static void summarize_json(const ct_record *rec, json_t *o, char *buf, size_t ca
         add(buf, cap, "entrypoint=", jstr(o, "ProcessConfig", "entrypoint"));
         break;
     }
-    case CT_SRC_K8S_AUDIT:
+    case CT_SRC_K8S_AUDIT: {
+        char *cmd = is_exec(rec) && jstr(o, "requestURI", NULL) != NULL
+                        ? ct_k8s_exec_command(jstr(o, "requestURI", NULL))
+                        : NULL;
+
         add(buf, cap, "user=", jstr(o, "user", "username"));
+        add(buf, cap, "as=", jstr(o, "impersonatedUser", "username"));
         add(buf, cap, "", jstr(o, "verb", NULL));
+        add(buf, cap, "exec_command=", cmd);
         add(buf, cap, "", jstr(o, "requestURI", NULL));
+        free(cmd);
         if (json_is_integer(json_object_get(json_object_get(o, "responseStatus"), "code"))) {
             (void)snprintf(num, sizeof(num), "%lld",
                            (long long)json_integer_value(
@@ -244,6 +280,7 @@ static void summarize_json(const ct_record *rec, json_t *o, char *buf, size_t ca
         }
         add(buf, cap, "stage=", jstr(o, "stage", NULL));
         break;
+    }
     case CT_SRC_CONTAINER_LOG:
         add(buf, cap, "", jstr(o, "log", NULL));
         break;

@@ -81,7 +81,8 @@ ct_status ct_catalog_seen(ct_store *s, const char *id, int64_t ts_ns, ct_error *
     return CT_OK;
 }
 
-ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err)
+static ct_status catalog_apply_one(ct_store *s, const ct_facts *f, int64_t obs_ns,
+                                   ct_error *err)
 {
     sqlite3_stmt *st;
 
@@ -114,6 +115,20 @@ ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_er
     sqlite3_bind_int64(st, 16, obs_ns);
     if (sqlite3_step(st) != SQLITE_DONE)
         return ct_index_err(s->db, err, "cannot update the container catalog");
+    return CT_OK;
+}
+
+/* f and every facts chained after it (a pod object names all its
+ * containers); links without an id are skipped. */
+ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err)
+{
+    for (; f != NULL; f = f->next) {
+        ct_status rc = f->id != NULL && f->id[0] != '\0' ? catalog_apply_one(s, f, obs_ns, err)
+                                                          : CT_OK;
+
+        if (rc != CT_OK)
+            return rc;
+    }
     return CT_OK;
 }
 

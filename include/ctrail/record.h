@@ -56,6 +56,9 @@ typedef struct ct_facts {
      * /proc, docker.sock, ...), network_mode, pid_mode, ipc_mode,
      * readonly_rootfs, ports, restart_count, oom_killed, labels, ... */
     char *details;
+    /* owned or NULL: facts about a further container, for records that
+     * speak of several (an audited pod object lists all its containers) */
+    struct ct_facts *next;
 } ct_facts;
 
 typedef struct ct_record {

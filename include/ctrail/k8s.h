@@ -1,0 +1,23 @@
+/*
+ * ctrail/k8s.h - the Kubernetes audit collector.
+ *
+ * Audit events reach ctrail three ways, all parsed by ct_k8s_audit_parse
+ * (ingest.h): `ctrail import`, the webhook POST /v1/k8s/audit of `ctrail
+ * serve` (query/http_k8s.c), and the audit log files `ctrail serve
+ * --k8s-audit-log PATH` follows.  The store drops an event it holds
+ * already by its auditID and stage, so the webhook and the file may both
+ * deliver it.  docs/kubernetes.md says how to point kube-apiserver at it.
+ */
+#ifndef CTRAIL_K8S_H
+#define CTRAIL_K8S_H
+
+#include "ctrail/error.h"
+
+/* The command of a pods/exec request, from the command= parameters of its
+ * requestURI, URL-decoded and joined by spaces; an argument a shell would
+ * split or expand is single-quoted ("sh -c 'cat /etc/shadow'").  NULL when
+ * the URI has no command= (or memory runs out); else the caller owns the
+ * result (free()). */
+char *ct_k8s_exec_command(const char *request_uri);
+
+#endif
