@@ -5,10 +5,20 @@
  * then indexed (block row, postings, checkpoint) and its journal rows deleted
  * in one transaction.  Until that commit the rows stay in the journal, so a
  * crash loses nothing; the orphaned bytes are cut at the next open.
+ *
+ * A batch sealed straight into a block (never in the journal) is not
+ * acknowledged until that commit either, but nothing in the index says it
+ * was being written: the file DATA/sealing does.  Before such a block's
+ * bytes go to the segment, "CTSEAL01" | segment | offset | block id (u64
+ * LE each) is written there and synced; after the commit or rollback it is
+ * zeroed (unsynced: a stale mark names a block that is indexed).  So a
+ * whole block found past the index is accounted for by the journal or by
+ * the mark; anything else means the index was cut back (verify.c).
  */
 #include "store_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,12 +336,63 @@ static ct_status seal_index(ct_store *s, seal_work *w, const ct_block_hdr *h,
     return rc;
 }
 
+static const char mark_magic[8] = "CTSEAL01";
+
+static ct_status seal_mark(ct_store *s, uint64_t id, ct_error *err)
+{
+    unsigned char m[32];
+    ct_status rc;
+
+    if (s->mark_fd < 0) {
+        s->mark_fd = openat(s->dirfd, "sealing", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (s->mark_fd < 0)
+            return ct_error_set(err, CT_ERR_IO, errno, "cannot open '%s/sealing'", s->dir);
+        if (fsync(s->dirfd) != 0)
+            return ct_error_set(err, CT_ERR_IO, errno, "cannot fsync '%s'", s->dir);
+    }
+    memcpy(m, mark_magic, 8);
+    ct_le_put_u64(m + 8, s->seg_id);
+    ct_le_put_u64(m + 16, s->seg_end);
+    ct_le_put_u64(m + 24, id);
+    rc = ct_pwrite_all(s->mark_fd, m, sizeof(m), 0, err);
+    if (rc != CT_OK)
+        return rc;
+    if (fdatasync(s->mark_fd) != 0)
+        return ct_error_set(err, CT_ERR_IO, errno, "cannot fsync '%s/sealing'", s->dir);
+    return CT_OK;
+}
+
+static void seal_unmark(ct_store *s)
+{
+    static const unsigned char zero[32];
+
+    if (s->mark_fd >= 0)
+        (void)ct_pwrite_all(s->mark_fd, zero, sizeof(zero), 0, NULL);
+}
+
+int ct_seal_marked(ct_store *s, uint64_t seg, uint64_t off, uint64_t id)
+{
+    unsigned char m[32];
+    int fd = openat(s->dirfd, "sealing", O_RDONLY | O_CLOEXEC);
+    int yes;
+
+    if (fd < 0)
+        return 0;
+    yes = pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m) && memcmp(m, mark_magic, 8) == 0 &&
+          ct_le_get_u64(m + 8) == seg && ct_le_get_u64(m + 16) == off &&
+          ct_le_get_u64(m + 24) == id;
+    close(fd);
+    return yes;
+}
+
 ct_status ct_seal_write(ct_store *s, ct_seal_work *w, ct_error *err)
 {
     ct_status rc = seal_build(s, w, &w->h, err);
 
     if (rc == CT_OK)
         rc = seal_segment(s, w->out_len, err);
+    if (rc == CT_OK && !w->from_journal)
+        rc = seal_mark(s, w->h.id, err);
     if (rc == CT_OK)
         rc = ct_pwrite_all(s->seg_fd, w->out, w->out_len, s->seg_end, err);
     if (rc == CT_OK && fdatasync(s->seg_fd) != 0)
@@ -348,6 +409,7 @@ void ct_seal_abort(ct_store *s)
     /* not indexed: drop the bytes again so the segment stays clean */
     if (s->seg_fd >= 0)
         (void)ftruncate(s->seg_fd, (off_t)s->seg_end);
+    seal_unmark(s);
 }
 
 void ct_seal_finish(ct_store *s, ct_seal_work *w)
@@ -356,6 +418,8 @@ void ct_seal_finish(ct_store *s, ct_seal_work *w)
     uint64_t last_seq = 0;
     ct_error derr = {0};
 
+    if (!w->from_journal)
+        seal_unmark(s);
     for (size_t i = 0; i < w->n; i++)
         if (w->recs[i].seq > last_seq)
             last_seq = w->recs[i].seq;

@@ -223,6 +223,24 @@ ct_status ct_block_read(int fd, uint64_t off, uint64_t len, ct_block_hdr *h,
     return CT_OK;
 }
 
+int ct_segment_tail_block(int fd, uint64_t off, uint64_t size, uint64_t next_id,
+                          const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h)
+{
+    unsigned char hdr[CT_BLOCK_HDR], *frame = NULL;
+    uint64_t len;
+
+    if (size < off || size - off < CT_BLOCK_HDR ||
+        ct_pread_all(fd, hdr, sizeof(hdr), off, NULL) != CT_OK ||
+        ct_block_hdr_decode(hdr, h, NULL) != CT_OK)
+        return 0;
+    len = CT_BLOCK_HDR + (uint64_t)h->comp_len;
+    if (h->id != next_id || sodium_memcmp(h->prev, prev, CT_HASH_LEN) != 0 || len > size - off ||
+        ct_block_read(fd, off, len, h, &frame, NULL) != CT_OK)
+        return 0;
+    free(frame);
+    return 1;
+}
+
 ct_status ct_block_decompress(const ct_block_hdr *h, const unsigned char *frame, char **ret_raw,
                               ct_error *err)
 {

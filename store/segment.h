@@ -55,6 +55,10 @@ ct_status ct_pwrite_all(int fd, const void *buf, size_t n, uint64_t off, ct_erro
  * owns *ret_frame (malloc'd, h->comp_len bytes). */
 ct_status ct_block_read(int fd, uint64_t off, uint64_t len, ct_block_hdr *h,
                         unsigned char **ret_frame, ct_error *err);
+/* Whether the bytes [off, size) of a segment start with a whole, intact
+ * block that would be block next_id of the chain after prev. */
+int ct_segment_tail_block(int fd, uint64_t off, uint64_t size, uint64_t next_id,
+                          const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h);
 /* Decompress a frame of h->raw_len bytes; the caller owns *ret_raw. */
 ct_status ct_block_decompress(const ct_block_hdr *h, const unsigned char *frame,
                               char **ret_raw, ct_error *err);

@@ -136,6 +136,63 @@ static ct_status store_identity(ct_store *s, ct_error *err)
     return CT_OK;
 }
 
+int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
+{
+    sqlite3_stmt *st;
+    int64_t have = -1;
+
+    if (ct_index_prepare(s->db, "SELECT count(*) FROM journal WHERE seq BETWEEN ?1 AND ?2", &st,
+                         NULL) != CT_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)first_seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(first_seq + n - 1));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n > 0 && have == (int64_t)n;
+}
+
+/* A whole block past the index that neither the journal nor the sealing
+ * mark accounts for is not cut:
+ * it is copied to segments/NAME.orphan-OFFSET first, as evidence (verify
+ * reported it; see verify.c check_tail). */
+static ct_status keep_orphan(ct_store *s, const char *name, uint64_t off, uint64_t size,
+                             ct_error *err)
+{
+    char oname[64];
+    unsigned char buf[65536];
+    int out;
+    ct_status rc = CT_OK;
+    ct_block_hdr h;
+
+    if (!ct_segment_tail_block(s->seg_fd, off, size, s->last_block + 1, s->last_hash, &h) ||
+        ct_journal_holds(s, h.first_seq, h.n_records) ||
+        ct_seal_marked(s, s->seg_id, off, h.id))
+        return CT_OK;
+    snprintf(oname, sizeof(oname), "%s.orphan-%llu", name, (unsigned long long)off);
+    out = openat(s->segdirfd, oname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0440);
+    if (out < 0)
+        return ct_error_set(err, CT_ERR_IO, errno, "cannot create segments/%s", oname);
+    for (uint64_t at = off; rc == CT_OK && at < size;) {
+        size_t n = size - at < sizeof(buf) ? (size_t)(size - at) : sizeof(buf);
+
+        rc = ct_pread_all(s->seg_fd, buf, n, at, err);
+        if (rc == CT_OK)
+            rc = ct_pwrite_all(out, buf, n, at - off, err);
+        at += n;
+    }
+    if (rc == CT_OK && fsync(out) != 0)
+        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot fsync segments/%s", oname);
+    close(out);
+    if (rc == CT_OK)
+        ct_log(CT_LOG_WARN, "store",
+               "segment '%s' holds block %llu (%u records) past the index and no journal has "
+               "its records: the index was cut back, or a writer died sealing a batch it never "
+               "acknowledged; kept as segments/%s",
+               name, (unsigned long long)h.id, h.n_records, oname);
+    return rc;
+}
+
 /* Find the chain head and the current segment; cut a torn tail. */
 static ct_status store_recover(ct_store *s, ct_error *err)
 {
@@ -205,6 +262,9 @@ static ct_status store_recover(ct_store *s, ct_error *err)
                             "segment '%s' has %lld bytes but its index needs %llu", name,
                             (long long)sb.st_size, (unsigned long long)s->seg_end);
     if ((uint64_t)sb.st_size > s->seg_end) {
+        rc = keep_orphan(s, name, s->seg_end, (uint64_t)sb.st_size, err);
+        if (rc != CT_OK)
+            return rc;
         ct_log(CT_LOG_WARN, "store", "cutting %llu bytes of unindexed tail from segment '%s'",
                (unsigned long long)((uint64_t)sb.st_size - s->seg_end), name);
         if (ftruncate(s->seg_fd, (off_t)s->seg_end) != 0 || fsync(s->seg_fd) != 0)
@@ -248,7 +308,7 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
     else
         ct_store_opts_init(&s->opts);
     s->read_only = s->opts.read_only;
-    s->dirfd = s->segdirfd = s->lockfd = s->seg_fd = -1;
+    s->dirfd = s->segdirfd = s->lockfd = s->seg_fd = s->mark_fd = -1;
     (void)pthread_mutex_init(&s->mu, NULL);
     (void)pthread_cond_init(&s->cv, NULL);
 
@@ -315,6 +375,8 @@ ct_status ct_store_close(ct_store *s, ct_error *err)
         close(s->segdirfd);
     if (s->lockfd >= 0)
         close(s->lockfd); /* releases the flock */
+    if (s->mark_fd >= 0)
+        close(s->mark_fd);
     if (s->dirfd >= 0)
         close(s->dirfd);
     sodium_memzero(s->sign_sk, sizeof(s->sign_sk));

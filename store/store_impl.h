@@ -42,6 +42,7 @@ struct ct_store {
     uint64_t journal_records, journal_bytes;
     uint64_t seg_id;     /* current segment */
     int seg_fd;          /* -1 when none is open */
+    int mark_fd;         /* "sealing" (seal.c), -1 until the first direct seal */
     uint64_t seg_end;    /* offset past its last indexed block */
     uint64_t last_block; /* id of the chain head, 0 when empty */
     unsigned char last_hash[CT_HASH_LEN];
@@ -74,6 +75,12 @@ void ct_seal_abort(ct_store *s);
 ct_status ct_store_seal_locked(ct_store *s, int force, ct_error *err);
 
 /* Segment fd for reading (cached); the store keeps ownership. */
+/* Whether the "sealing" mark names block id at seg/off: a block sealed
+ * straight from an append batch (not from the journal) was being written
+ * there when the writer stopped. */
+int ct_seal_marked(ct_store *s, uint64_t seg, uint64_t off, uint64_t id);
+/* Whether the journal holds every seq of [first_seq, first_seq + n). */
+int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n);
 ct_status ct_store_segment_fd(ct_store *s, uint64_t seg_id, int *ret_fd, ct_error *err);
 
 /* keys.c: load or create DATA/keys; sign and check checkpoints. */

@@ -6,8 +6,9 @@
  * decompression, record count and order), the chain (each block's prev is
  * the previous block's hash, and its own hash is what the index holds), no
  * gap or stray bytes between blocks, and every signed checkpoint.  Bytes
- * past the last indexed block of the newest segment are reported as a note:
- * a writer may be appending, and the next open cuts a torn tail.
+ * past the last indexed block of the newest segment are a note (a writer
+ * may be appending, and the next open cuts a torn tail) unless they are a
+ * whole block nobody can account for (check_tail).
  */
 #include "store_impl.h"
 
@@ -15,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -196,6 +201,51 @@ static void verify_checkpoints(ct_store *s, const vblock *blocks, size_t nb, ct_
         problem(rep, blocks[nb - 1].seg, 0, nb, "no signed checkpoint covers the chain");
 }
 
+/* Is a writer holding the data directory's lock (in this process too:
+ * flock conflicts between open file descriptions)? */
+static int writer_active(ct_store *s)
+{
+    int fd = openat(s->dirfd, "lock", O_RDONLY | O_CLOEXEC);
+    int busy = 0;
+
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+        busy = errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}
+
+/*
+ * Bytes past the newest indexed block.  A torn write, a whole block whose
+ * records are still in the journal or that the sealing mark names (the
+ * writer died between the segment fsync and the index commit: seal.c), or
+ * anything while a writer holds the lock, is a note: the next writer open
+ * cuts it.  A whole block that continues the chain with no writer running
+ * and nothing accounting for it is not a crash of ours: the index was cut
+ * back (its rows and checkpoint deleted).  That is reported, and the next
+ * writer open keeps the block aside (store.c).
+ */
+static void check_tail(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t size,
+                       uint64_t next_id, const unsigned char prev[CT_HASH_LEN],
+                       ct_verify_report *rep)
+{
+    ct_block_hdr h;
+
+    if (!writer_active(s) && ct_segment_tail_block(fd, off, size, next_id, prev, &h) &&
+        !ct_journal_holds(s, h.first_seq, h.n_records) && !ct_seal_marked(s, seg, off, h.id)) {
+        problem(rep, seg, off, next_id,
+                "a sealed block of %u records that continues the chain is not in the index, "
+                "and no journal or sealing mark accounts for it: the index was cut back",
+                h.n_records);
+        return;
+    }
+    (void)snprintf(rep->note, sizeof(rep->note),
+                   "%lld bytes past the last indexed block of the newest segment"
+                   " (a write in progress, or a torn tail cut at the next open)",
+                   (long long)(size - off));
+}
+
 ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
 {
     unsigned char prev[CT_HASH_LEN] = {0};
@@ -257,12 +307,19 @@ ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
         memcpy(prev, b->hash, CT_HASH_LEN);
         expect = b->off + b->len;
     }
+    if (rc == CT_OK && rep->ok && max_seg != 0 && max_seg != seg) {
+        /* the newest segment holds no indexed block (yet) */
+        ct_error e = {0};
+
+        seg = max_seg;
+        expect = CT_SEG_HDR;
+        if (ct_store_segment_fd(s, seg, &fd, &e) != CT_OK ||
+            ct_segment_check_header(fd, seg, s->store_id, &e) != CT_OK)
+            problem(rep, seg, 0, nb + 1, "%s", e.msg);
+    }
     if (rc == CT_OK && rep->ok && fd >= 0 && fstat(fd, &sb) == 0 && (uint64_t)sb.st_size != expect) {
         if (seg == max_seg && (uint64_t)sb.st_size > expect)
-            (void)snprintf(rep->note, sizeof(rep->note),
-                           "%lld bytes past the last indexed block of the newest segment"
-                           " (a write in progress, or a torn tail cut at the next open)",
-                           (long long)sb.st_size - (long long)expect);
+            check_tail(s, fd, seg, expect, (uint64_t)sb.st_size, nb + 1, prev, rep);
         else
             problem(rep, seg, expect, nb, "segment size %lld, index ends at %llu",
                     (long long)sb.st_size, (unsigned long long)expect);
