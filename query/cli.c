@@ -64,9 +64,9 @@ static const char usage_text[] =
     "  token-hash [--new] [TOKEN]      a token's line for serve --tokens FILE\n"
     "\n"
     "global options:\n"
-    "  --data DIR    data directory (default: $CTRAIL_DATA, then ./ctrail-data)\n"
-    "  -v, --verbose more log lines on stderr; -q, --quiet fewer\n"
-    "  -h, --help    this text; `ctrail COMMAND --help` explains a command\n"
+    "  -d, --data DIR  data directory (default: $CTRAIL_DATA, then ./ctrail-data)\n"
+    "  -v, --verbose   more log lines on stderr; -q, --quiet fewer\n"
+    "  -h, --help      this text; `ctrail COMMAND --help` explains a command\n"
     "\n"
     "times (T): RFC 3339 (2026-11-25T10:00:00Z), unix seconds (1795588683.5), or a\n"
     "duration before now (90s, 10m, 2h, 3d).\n"
@@ -74,7 +74,7 @@ static const char usage_text[] =
 
 static const char containers_help[] =
     "usage: ctrail containers [--since T] [--until T] [--pod NS/NAME] [--image I]\n"
-    "                         [-o table|json]\n"
+    "                         [-o, --output table|json]\n"
     "Lists every container the store has seen, dead and removed ones included, with\n"
     "its catalog: name, image, created/started/died/destroyed times, exit code,\n"
     "privileged, pod, and (json) details such as mounts and capabilities.\n"
@@ -82,7 +82,8 @@ static const char containers_help[] =
     "image or a prefix ending in '*'.\n";
 
 static const char timeline_help[] =
-    "usage: ctrail timeline REF [--since T] [--until T] [--limit N] [-o table|json|raw]\n"
+    "usage: ctrail timeline REF [--since T] [--until T] [-n, --limit N]\n"
+    "                           [-o, --output table|json|raw]\n"
     "Everything known about one container, merged by time: its docker events, inspect\n"
     "snapshots, the Kubernetes audit events of its pod, and host log lines naming it.\n"
     "REF is a full container id, a unique id prefix, a container name, or\n"
@@ -93,7 +94,7 @@ static const char timeline_help[] =
 static const char events_help[] =
     "usage: ctrail events [--source S] [--kind K] [--container REF] [--pod NS/NAME]\n"
     "                     [--user U] [--host H] [--image I] [--since T] [--until T]\n"
-    "                     [--limit N] [-o table|json|raw]\n"
+    "                     [-n, --limit N] [-o, --output table|json|raw]\n"
     "Records matching every given filter, in time order.  S is one of docker, inspect,\n"
     "k8s_audit, syslog, text, auditd, container_log.  K is a kind (container.start,\n"
     "\"create pods/exec\") or a prefix ending in '*' (container.*).\n";
@@ -118,10 +119,26 @@ static int parse_out(const char *v, int *out)
     return 0;
 }
 
-/* Options shared by containers, timeline and events: the query parameters
- * of ct_query_set (the HTTP API takes the same ones).  Returns -1 (after
- * printing why) on a usage error, 1 for --help, 0 otherwise. */
-static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help, read_opts *ro)
+/* The query parameters each command takes besides output and data. */
+static const char containers_params[] = " since until pod image ";
+static const char timeline_params[] = " since until limit ";
+static const char events_params[] =
+    " since until source kind container pod user host image limit ";
+
+static int takes(const char *params, const char *name)
+{
+    const char *p = strstr(params, name);
+    size_t n = strlen(name);
+
+    return p != NULL && p[-1] == ' ' && p[n] == ' ';
+}
+
+/* Options of containers, timeline and events: the query parameters of
+ * ct_query_set (the HTTP API takes the same ones), those in params only.
+ * Returns -1 (after printing why) on a usage error, 1 for --help, 0
+ * otherwise. */
+static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
+                           const char *params, read_opts *ro)
 {
     static const struct option longopts[] = {
         {"since", required_argument, NULL, 'q'},  {"until", required_argument, NULL, 'q'},
@@ -142,6 +159,11 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
         switch (c) {
         case 'q':
         case 'n':
+            if (!takes(params, c == 'n' ? "limit" : longopts[li].name)) {
+                ct_cli_error("%s takes no %s%s (see ctrail %s --help)", argv[0], c == 'n' ? "-" : "--",
+                             c == 'n' ? "n" : longopts[li].name, argv[0]);
+                return -1;
+            }
             if (ct_query_set(&ro->q, c == 'n' ? "limit" : longopts[li].name, optarg, now, &err) !=
                 CT_OK) {
                 ct_cli_error("--%s", err.msg);
@@ -244,7 +266,7 @@ static int cmd_timeline(ct_cli *cli, int argc, char **argv)
 {
     read_opts ro = {0};
     ct_store *s = NULL;
-    int rc = parse_read_opts(cli, argc, argv, timeline_help, &ro);
+    int rc = parse_read_opts(cli, argc, argv, timeline_help, timeline_params, &ro);
 
     if (rc != 0)
         return rc > 0 ? CT_EXIT_OK : CT_EXIT_USAGE;
@@ -261,7 +283,7 @@ static int cmd_events(ct_cli *cli, int argc, char **argv)
 {
     read_opts ro = {0};
     ct_store *s = NULL;
-    int rc = parse_read_opts(cli, argc, argv, events_help, &ro);
+    int rc = parse_read_opts(cli, argc, argv, events_help, events_params, &ro);
 
     if (rc != 0)
         return rc > 0 ? CT_EXIT_OK : CT_EXIT_USAGE;
@@ -299,7 +321,7 @@ static int cmd_containers(ct_cli *cli, int argc, char **argv)
     ct_container *list = NULL;
     ct_error err = {0};
     size_t n = 0;
-    int rc = parse_read_opts(cli, argc, argv, containers_help, &ro);
+    int rc = parse_read_opts(cli, argc, argv, containers_help, containers_params, &ro);
 
     if (rc != 0)
         return rc > 0 ? CT_EXIT_OK : CT_EXIT_USAGE;

@@ -124,11 +124,11 @@ ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t
     return CT_OK;
 }
 
-ct_status ct_query_resolve(ct_store *s, ct_query *q, const char *timeline_ref, ct_error *err)
+static ct_status query_resolve(ct_store *s, ct_query *q, const char *timeline_ref,
+                               ct_error *err)
 {
     ct_status rc;
 
-    ct_query_release(q);
     if (q->f.since_ns > q->f.until_ns)
         return ct_error_set(err, CT_ERR_INVALID, 0, "since is after until");
     if (q->pod != NULL) {
@@ -160,6 +160,17 @@ ct_status ct_query_resolve(ct_store *s, ct_query *q, const char *timeline_ref, c
         q->f.n_any_keys = q->target.n_keys;
     }
     return CT_OK;
+}
+
+ct_status ct_query_resolve(ct_store *s, ct_query *q, const char *timeline_ref, ct_error *err)
+{
+    ct_status rc;
+
+    ct_query_release(q);
+    rc = query_resolve(s, q, timeline_ref, err);
+    if (rc != CT_OK)
+        ct_query_release(q);
+    return rc;
 }
 
 static int has_prefix_ci(const char *s, const char *prefix)

@@ -79,7 +79,8 @@ ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t
 /* Check the parameters together (since after until, a malformed pod), then
  * look up what they name: timeline_ref (NULL for events) becomes the
  * target, container= a full id.  CT_ERR_INVALID for bad parameters,
- * CT_ERR_NOTFOUND / CT_ERR_AMBIGUOUS for references. */
+ * CT_ERR_NOTFOUND / CT_ERR_AMBIGUOUS for references.  On success q owns
+ * what it resolved (ct_query_release); on failure it holds nothing. */
 ct_status ct_query_resolve(ct_store *store, ct_query *q, const char *timeline_ref,
                            ct_error *err);
 
