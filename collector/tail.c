@@ -89,7 +89,7 @@ void ct_tail_opts_init(ct_tail_opts *o)
     o->max_line = 1u << 20;
     o->partial_flush_ms = 5000;
     o->rotate_wait_ms = 1000;
-    o->read_chunk = 1u << 20;
+    o->read_chunk = 4u << 20;
 }
 
 void ct_tail_stats_get(const ct_tail *t, ct_tail_stats *st)
@@ -666,7 +666,7 @@ ct_status ct_tail_start(ct_serve *sv, const ct_tail_opts *o, ct_tail **ret_tail,
     if (t->o.max_line == 0)
         t->o.max_line = 1u << 20;
     if (t->o.read_chunk == 0)
-        t->o.read_chunk = 1u << 20;
+        t->o.read_chunk = 4u << 20;
     t->path = ct_strdup(o->path);
     t->prefix = ct_strdup(o->cursor_prefix);
     t->name = ct_strdup(o->name != NULL ? o->name : o->path);

@@ -86,7 +86,8 @@ typedef struct ct_tail_opts {
     size_t max_line;           /* default 1 MiB */
     unsigned partial_flush_ms; /* default 5000 */
     unsigned rotate_wait_ms;   /* read a rotated file until quiet this long (1000) */
-    size_t read_chunk;         /* bytes per read and per append (default 1 MiB) */
+    size_t read_chunk;         /* bytes per read and per append (default 4 MiB: a block, */
+                               /* which the store seals without the journal) */
 } ct_tail_opts;
 
 void ct_tail_opts_init(ct_tail_opts *o);
