@@ -194,6 +194,8 @@ ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
         rc = ct_http_start(&sv, err);
     if (rc == CT_OK && !sv.opts.no_docker)
         rc = ct_docker_start(&sv, err);
+    if (rc == CT_OK)
+        rc = ct_syslog_start(&sv, err);
     for (size_t i = 0; rc == CT_OK && i < sv.opts.tails.n; i++)
         rc = ct_host_tail_start(&sv, sv.opts.tails.v[i], err);
     if (rc == CT_OK) {

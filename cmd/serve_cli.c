@@ -25,7 +25,12 @@ static const char serve_help[] =
     "                          $DOCKER_HOST, then unix:///var/run/docker.sock)\n"
     "  --no-docker             do not follow a Docker/Podman engine\n"
     "  --inspect-interval SEC  inspect snapshots of running containers (default 60)\n"
-    "  --syslog-udp ADDR, --syslog-tcp ADDR, --syslog-unix PATH   syslog receivers\n"
+    "  --syslog-udp ADDR       receive syslog datagrams (RFC 3164, RFC 5424) on ADDR\n"
+    "                          (HOST:PORT, e.g. 127.0.0.1:514; port 0 picks one)\n"
+    "  --syslog-tcp ADDR       receive syslog over TCP, octet-counted or LF-framed\n"
+    "  --syslog-unix PATH      a datagram socket like /dev/log (logger -u PATH);\n"
+    "                          stream:PATH for a stream socket\n"
+    "  --syslog-max-msg BYTES  longer messages are kept cut, kind *.cut (default 1 MiB)\n"
     "  --tail PATH_OR_GLOB     follow a log file (text, auditd, docker json-file)\n"
     "  --k8s-audit-log PATH    follow a kube-apiserver audit log (JSON lines)\n"
     "All of them but --listen may be repeated where a list makes sense.\n";
@@ -49,7 +54,8 @@ static int not_yet(const char *opt)
     return CT_EXIT_USAGE;
 }
 
-int ct_cli_serve(ct_cli *cli, int argc, char **argv)
+/* lists: room for argc strings in each of the three syslog lists */
+static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
 {
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -62,6 +68,7 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
         {"syslog-udp", required_argument, NULL, 'U'},
         {"syslog-tcp", required_argument, NULL, 'T'},
         {"syslog-unix", required_argument, NULL, 'X'},
+        {"syslog-max-msg", required_argument, NULL, 'M'},
         {"tail", required_argument, NULL, 'f'},
         {"k8s-audit-log", required_argument, NULL, 'k'},
         {"data", required_argument, NULL, 'd'},
@@ -76,6 +83,9 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
     int c;
 
     ct_serve_opts_init(&o);
+    o.syslog_udp.v = lists;
+    o.syslog_tcp.v = lists + argc;
+    o.syslog_unix.v = lists + 2 * argc;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -111,11 +121,22 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
             o.tokens_file = optarg;
             break;
         case 'U':
-            return not_yet("--syslog-udp");
+            o.syslog_udp.v[o.syslog_udp.n++] = optarg;
+            break;
         case 'T':
-            return not_yet("--syslog-tcp");
+            o.syslog_tcp.v[o.syslog_tcp.n++] = optarg;
+            break;
         case 'X':
-            return not_yet("--syslog-unix");
+            o.syslog_unix.v[o.syslog_unix.n++] = optarg;
+            break;
+        case 'M':
+            v = strtol(optarg, &end, 10);
+            if (*end != '\0' || v < 64 || v > (8L << 20)) {
+                ct_cli_error("--syslog-max-msg wants bytes (64..8388608), not '%s'", optarg);
+                return CT_EXIT_USAGE;
+            }
+            o.syslog_max_msg = (size_t)v;
+            break;
         case 'f':
             if (strlist_add(&o.tails, optarg) != 0) {
                 ct_cli_error("out of memory");
@@ -147,4 +168,18 @@ int ct_cli_serve(ct_cli *cli, int argc, char **argv)
         return CT_EXIT_FAIL;
     }
     return CT_EXIT_OK;
+}
+
+int ct_cli_serve(ct_cli *cli, int argc, char **argv)
+{
+    const char **lists = calloc(3 * (size_t)argc + 1, sizeof(*lists));
+    int rc;
+
+    if (lists == NULL) {
+        ct_cli_error("out of memory");
+        return CT_EXIT_FAIL;
+    }
+    rc = serve_cmd(cli, argc, argv, lists);
+    free(lists);
+    return rc;
 }

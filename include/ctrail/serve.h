@@ -38,6 +38,7 @@ typedef struct ct_serve_opts {
     int inspect_interval_s;        /* default 60 */
     /* host logs and audit files */
     ct_strlist syslog_udp, syslog_tcp, syslog_unix, tails, k8s_audit_logs;
+    size_t syslog_max_msg;         /* longer messages are kept cut; 0: the default */
 } ct_serve_opts;
 
 typedef struct ct_serve ct_serve;
@@ -80,5 +81,10 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */
  * unix:///var/run/docker.sock).  An engine that is not there is logged and
  * retried with backoff; only a bad address or no memory fails the start. */
 ct_status ct_docker_start(ct_serve *sv, ct_error *err); /* collector/docker_live.c */
+/* Syslog receivers on opts syslog_udp, syslog_tcp and syslog_unix (a path,
+ * or "stream:PATH"); nothing when none is given.  A socket that cannot be
+ * bound fails the start. */
+#define CT_SYSLOG_MAX_MSG_DEFAULT (1u << 20)
+ct_status ct_syslog_start(ct_serve *sv, ct_error *err); /* collector/syslog_recv.c */
 
 #endif
