@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "ctrail/ingest.h"
+#include "ctrail/k8s.h"
 #include "ctrail/log.h"
 #include "ctrail/tail.h"
 
@@ -198,6 +199,8 @@ ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
         rc = ct_syslog_start(&sv, err);
     for (size_t i = 0; rc == CT_OK && i < sv.opts.tails.n; i++)
         rc = ct_host_tail_start(&sv, sv.opts.tails.v[i], err);
+    for (size_t i = 0; rc == CT_OK && i < sv.opts.k8s_audit_logs.n; i++)
+        rc = ct_k8s_audit_log_start(&sv, sv.opts.k8s_audit_logs.v[i], err);
     if (rc == CT_OK) {
         ct_log(CT_LOG_INFO, "serve", "data in '%s'; stop with SIGINT or SIGTERM",
                sv.opts.data_dir);

@@ -32,7 +32,8 @@ static const char serve_help[] =
     "                          stream:PATH for a stream socket\n"
     "  --syslog-max-msg BYTES  longer messages are kept cut, kind *.cut (default 1 MiB)\n"
     "  --tail PATH_OR_GLOB     follow a log file (text, auditd, docker json-file)\n"
-    "  --k8s-audit-log PATH    follow a kube-apiserver audit log (JSON lines)\n"
+    "  --k8s-audit-log PATH    follow a kube-apiserver audit log (--audit-log-path, JSON\n"
+    "                          lines; path or glob); see docs/kubernetes.md\n"
     "All of them but --listen may be repeated where a list makes sense.\n";
 
 /* Add s to a list whose array the caller frees; 0, or -1 when memory runs out. */
@@ -45,13 +46,6 @@ static int strlist_add(ct_strlist *l, const char *s)
     v[l->n++] = s;
     l->v = v;
     return 0;
-}
-
-/* Options whose component is not in this build yet fail loudly, not silently. */
-static int not_yet(const char *opt)
-{
-    ct_cli_error("%s: not available in this build yet", opt);
-    return CT_EXIT_USAGE;
 }
 
 /* lists: room for argc strings in each of the three syslog lists */
@@ -144,7 +138,11 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
             }
             break;
         case 'k':
-            return not_yet("--k8s-audit-log");
+            if (strlist_add(&o.k8s_audit_logs, optarg) != 0) {
+                ct_cli_error("out of memory");
+                return CT_EXIT_FAIL;
+            }
+            break;
         case 'd':
             cli->data_dir = optarg;
             break;
@@ -163,6 +161,7 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
     o.data_dir = cli->data_dir;
     rc = ct_serve_run(&o, &err);
     free((void *)o.tails.v);
+    free((void *)o.k8s_audit_logs.v);
     if (rc != CT_OK) {
         ct_cli_error("%s", err.msg);
         return CT_EXIT_FAIL;

@@ -136,8 +136,8 @@ static int audit_pod_facts(ct_record *r, const json_t *obj)
             f->pod_name = ct_strdup(r->pod_name);
             f->pod_uid = ct_strdup(uid);
             f->details = json_text(json_pack("{s:{s:s?, s:s%}}", "k8s", "container",
-                                                pu_str_nonempty(cs, "name"), "runtime", cid,
-                                                (size_t)(sep - cid)));
+                                             pu_str_nonempty(cs, "name"), "runtime", cid,
+                                             (size_t)(sep - cid)));
             if (f->id == NULL || f->pod_ns == NULL || f->pod_name == NULL ||
                 (uid != NULL && f->pod_uid == NULL) || f->details == NULL)
                 return -1;

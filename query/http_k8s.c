@@ -30,6 +30,7 @@
 
 #include "ctrail/ingest.h"
 #include "ctrail/log.h"
+
 #include "http_impl.h"
 
 typedef struct k8s_batch {
@@ -75,8 +76,7 @@ static void batch_release(k8s_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-static void bad_batch(ct_http *h, struct evhttp_request *req, const k8s_batch *b,
-                      const char *msg)
+static void bad_batch(ct_http *h, struct evhttp_request *req, const k8s_batch *b, const char *msg)
 {
     json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "error", msg, "code", "bad_input", "line",
                           (json_int_t)b->first_bad, "rejected", (json_int_t)b->rejected);

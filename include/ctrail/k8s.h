@@ -12,6 +12,7 @@
 #define CTRAIL_K8S_H
 
 #include "ctrail/error.h"
+#include "ctrail/serve.h"
 
 /* The command of a pods/exec request, from the command= parameters of its
  * requestURI, URL-decoded and joined by spaces; an argument a shell would
@@ -19,5 +20,11 @@
  * the URI has no command= (or memory runs out); else the caller owns the
  * result (free()). */
 char *ct_k8s_exec_command(const char *request_uri);
+
+/* `ctrail serve --k8s-audit-log PATH`: follow the JSON-lines audit log that
+ * kube-apiserver writes with --audit-log-path (a path or a glob), through
+ * the file tail (tail.h) with cursors "k8s_audit:<path>".  A file that
+ * does not exist yet is waited for; only bad options or no memory fail. */
+ct_status ct_k8s_audit_log_start(ct_serve *sv, const char *path, ct_error *err);
 
 #endif

@@ -99,11 +99,12 @@ Test(k8s, no_links_without_a_pod_object)
     ct_record rec = {0};
 
     /* pods/exec answers with a Status, not the pod */
-    parse("{\"kind\":\"Event\",\"auditID\":\"b\",\"stage\":\"ResponseComplete\",\"verb\":\"create\","
-          "\"stageTimestamp\":\"2024-01-01T00:00:00Z\",\"objectRef\":{\"resource\":\"pods\","
-          "\"namespace\":\"ns\",\"name\":\"p\",\"subresource\":\"exec\"},"
-          "\"responseObject\":{\"kind\":\"Status\",\"status\":\"Success\"}}",
-          &rec);
+    parse(
+        "{\"kind\":\"Event\",\"auditID\":\"b\",\"stage\":\"ResponseComplete\",\"verb\":\"create\","
+        "\"stageTimestamp\":\"2024-01-01T00:00:00Z\",\"objectRef\":{\"resource\":\"pods\","
+        "\"namespace\":\"ns\",\"name\":\"p\",\"subresource\":\"exec\"},"
+        "\"responseObject\":{\"kind\":\"Status\",\"status\":\"Success\"}}",
+        &rec);
     cr_expect_null(rec.facts);
     ct_record_release(&rec);
     /* a configmap that happens to hold containerStatuses */
