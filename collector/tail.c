@@ -19,8 +19,6 @@
  * A glob is expanded again every second; a new match starts at 0.
  * Everything runs on the loop thread and blocks only in the append.
  */
-#include "tail_impl.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -36,10 +34,12 @@
 #include "ctrail/log.h"
 #include "ctrail/time.h"
 
-#define NS_PER_MS       1000000LL
-#define READS_PER_TICK  8  /* chunks per file per tick before others get a turn */
-#define GLOB_EVERY      4  /* ticks between glob expansions */
-#define REJECTS_LOGGED  20 /* per file */
+#include "tail_impl.h"
+
+#define NS_PER_MS      1000000LL
+#define READS_PER_TICK 8  /* chunks per file per tick before others get a turn */
+#define GLOB_EVERY     4  /* ticks between glob expansions */
+#define REJECTS_LOGGED 20 /* per file */
 
 typedef struct tail_file {
     char *path;      /* owned: where it is followed */
@@ -124,8 +124,7 @@ void ct_tail_reject(ct_tail_out *out, const ct_tail_line *line, const char *reas
     if (out->f->rejects_logged++ < REJECTS_LOGGED)
         ct_log(CT_LOG_WARN, "tail", "'%s' offset %llu: line rejected: %s%s", out->f->info.path,
                (unsigned long long)line->offset, reason,
-               out->f->rejects_logged == REJECTS_LOGGED ? " (no more rejects logged for it)"
-                                                        : "");
+               out->f->rejects_logged == REJECTS_LOGGED ? " (no more rejects logged for it)" : "");
 }
 
 static void out_clear(ct_tail_out *out)
@@ -172,8 +171,7 @@ static tail_file *file_new(ct_tail *t, const char *path)
         ct_log(CT_LOG_WARN, "tail", "cannot read cursor '%s' (reading from the start): %s",
                f->cursor, err.msg);
     else if (val != NULL && ct_tail_cursor_parse(val, &f->resume, &err) != CT_OK)
-        ct_log(CT_LOG_WARN, "tail", "cursor '%s': %s (reading from the start)", f->cursor,
-               err.msg);
+        ct_log(CT_LOG_WARN, "tail", "cursor '%s': %s (reading from the start)", f->cursor, err.msg);
     else if (val != NULL)
         f->has_resume = f->had_cursor = 1;
     free(val);
@@ -234,6 +232,11 @@ static void file_resume(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *c
     int rfd = -1;
 
     f->has_resume = 0;
+    if (r->id.dev == 0 && r->id.ino == 0) { /* the file before was done */
+        file_start(f, fd, cur, 0);
+        file_save(t, f);
+        return;
+    }
     if (cur->dev == r->id.dev && cur->ino == r->id.ino && ct_tail_head_matches(fd, &r->id)) {
         if ((uint64_t)st->st_size >= r->off) {
             file_start(f, fd, &r->id, r->off);
@@ -350,8 +353,9 @@ static ct_status file_commit(ct_tail *t, tail_file *f, ct_tail_out *out)
         rc = ct_serve_append_cursor(t->sv, out->recs, out->n, f->cursor,
                                     ct_tail_cursor_format(&pos, val), &res, &err);
         if (rc != CT_OK)
-            ct_log(CT_LOG_ERROR, "tail", "'%s' offset %llu: cannot store %zu lines (will retry): %s",
-                   f->info.path, (unsigned long long)from, n, err.msg);
+            ct_log(CT_LOG_ERROR, "tail",
+                   "'%s' offset %llu: cannot store %zu lines (will retry): %s", f->info.path,
+                   (unsigned long long)from, n, err.msg);
     }
     out_clear(out);
     if (rc != CT_OK) {
@@ -382,8 +386,9 @@ static void file_finish(ct_tail *t, tail_file *f, ct_tail_out *out)
     if (ct_tail_split_flush(&f->sp, &err) != CT_OK || file_commit(t, f, out) != CT_OK)
         return; /* tried again next tick */
     if (f->read_path != NULL)
-        ct_log(CT_LOG_INFO, "tail", "'%s' rotated: finished '%s' at offset %llu; following the new file",
-               f->path, f->read_path, (unsigned long long)ct_tail_split_committed(&f->sp));
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s' rotated: finished '%s' at offset %llu; following the new file", f->path,
+               f->read_path, (unsigned long long)ct_tail_split_committed(&f->sp));
     else
         ct_log(CT_LOG_INFO, "tail",
                "'%s' rotated: finished the old file (inode %llu) at offset %llu; following the "
@@ -400,6 +405,14 @@ static void file_finish(ct_tail *t, tail_file *f, ct_tail_out *out)
     f->has_resume = 0;
     f->info.path = f->path;
     file_open(t, f);
+    if (f->fd < 0) {
+        /* nothing at the path now: the cursor says the old file is done,
+         * so a file created there later (or after a restart) starts at 0
+         * without a gap being suspected */
+        memset(&f->id, 0, sizeof(f->id));
+        ct_tail_split_reset(&f->sp, 0);
+        file_save(t, f);
+    }
 }
 
 /* Is the path still the file we read?  Sets draining, or starts over after a truncation. */
@@ -655,7 +668,8 @@ ct_status ct_tail_start(ct_serve *sv, const ct_tail_opts *o, ct_tail **ret_tail,
 
     if (o == NULL || o->path == NULL || o->path[0] == '\0' || o->parse == NULL ||
         o->cursor_prefix == NULL || o->cursor_prefix[0] == '\0')
-        return ct_error_set(err, CT_ERR_INVALID, 0, "a tail needs a path, a parser and a cursor prefix");
+        return ct_error_set(err, CT_ERR_INVALID, 0,
+                            "a tail needs a path, a parser and a cursor prefix");
     t = calloc(1, sizeof(*t));
     if (t == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");

@@ -11,21 +11,20 @@
  * After a restart the file at the path may be another one: the rotated file
  * is looked for beside it, by name prefix, head and inode.
  */
-#include "tail_impl.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "ctrail/record.h"
+
+#include "tail_impl.h"
 
 #define MAX_DIR_ENTRIES 4096 /* look at no more names than this beside a file */
 
@@ -42,8 +41,9 @@ uint64_t ct_tail_head_hash(const void *data, size_t len)
 
 char *ct_tail_cursor_format(const ct_tail_pos *pos, char buf[CT_TAIL_CURSOR_MAX])
 {
-    (void)snprintf(buf, CT_TAIL_CURSOR_MAX, "v1 dev=%" PRIu64 " ino=%" PRIu64 " off=%" PRIu64
-                   " head=%" PRIu32 ":%016" PRIx64,
+    (void)snprintf(buf, CT_TAIL_CURSOR_MAX,
+                   "v1 dev=%" PRIu64 " ino=%" PRIu64 " off=%" PRIu64 " head=%" PRIu32
+                   ":%016" PRIx64,
                    pos->id.dev, pos->id.ino, pos->off, pos->id.head_len, pos->id.head_hash);
     return buf;
 }
@@ -55,7 +55,8 @@ ct_status ct_tail_cursor_parse(const char *s, ct_tail_pos *pos, ct_error *err)
     int used = -1;
 
     if (s == NULL ||
-        sscanf(s, "v1 dev=%" SCNu64 " ino=%" SCNu64 " off=%" SCNu64 " head=%" SCNu32 ":%16[0-9a-f]%n",
+        sscanf(s,
+               "v1 dev=%" SCNu64 " ino=%" SCNu64 " off=%" SCNu64 " head=%" SCNu32 ":%16[0-9a-f]%n",
                &p.id.dev, &p.id.ino, &p.off, &p.id.head_len, hex, &used) != 5 ||
         used < 0 || s[used] != '\0' || strlen(hex) != 16 || p.id.head_len > CT_TAIL_HEAD)
         return ct_error_set(err, CT_ERR_PARSE, 0, "bad tail cursor '%.80s'", s ? s : "(null)");

@@ -31,6 +31,7 @@
 #include "ctrail/ingest.h"
 #include "ctrail/log.h"
 #include "ctrail/tail.h"
+
 #include "parse_util.h"
 
 enum { K_UNKNOWN = 0, K_CLOG, K_JSON, K_LINES };
@@ -94,8 +95,7 @@ static ct_status json_sink(void *ctx, ct_record *rec, ct_error *err)
 {
     line_ctx *lc = ctx;
 
-    if (lc->cid != NULL && rec->container == NULL &&
-        (rec->container = ct_strdup(lc->cid)) == NULL)
+    if (lc->cid != NULL && rec->container == NULL && (rec->container = ct_strdup(lc->cid)) == NULL)
         return pu_oom(err);
     return ct_tail_emit(lc->out, rec, err);
 }
@@ -190,8 +190,7 @@ static ct_status text_lines(const ct_tail_file *f, const ct_tail_line *lines, si
     *used = j - i;
     if (j > i + 1 && (joined = join_lines(lines, i, j, &len)) == NULL)
         return pu_oom(err);
-    rc = ct_ingest_line(joined != NULL ? joined : l->p, len, CT_FMT_AUTO, f->mtime_ns, &rec,
-                        &perr);
+    rc = ct_ingest_line(joined != NULL ? joined : l->p, len, CT_FMT_AUTO, f->mtime_ns, &rec, &perr);
     free(joined);
     if (rc == CT_ERR_PARSE) {
         ct_tail_reject(out, l, perr.msg);

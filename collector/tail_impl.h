@@ -15,7 +15,7 @@
 /* ---- lines (tail_lines.c) ---- */
 
 typedef struct tail_ldesc {
-    size_t at, len;    /* in buf */
+    size_t at, len; /* in buf */
     uint64_t full_len, offset, next;
     unsigned flags;
 } tail_ldesc;
@@ -29,11 +29,11 @@ typedef struct ct_tail_splitter {
     size_t len, cap;
     tail_ldesc *lines; /* owned: complete lines in buf */
     size_t n_lines, cap_lines;
-    size_t cur_at;      /* in buf: where the incomplete line starts */
-    uint64_t cur_off;   /* its file offset (the committed position once taken) */
-    uint64_t cur_full;  /* its length so far (kept or not) */
-    uint64_t end_off;   /* file offset after the last byte fed */
-    ct_tail_line *out;  /* owned: what take() returns */
+    size_t cur_at;     /* in buf: where the incomplete line starts */
+    uint64_t cur_off;  /* its file offset (the committed position once taken) */
+    uint64_t cur_full; /* its length so far (kept or not) */
+    uint64_t end_off;  /* file offset after the last byte fed */
+    ct_tail_line *out; /* owned: what take() returns */
     size_t cap_out;
 } ct_tail_splitter;
 

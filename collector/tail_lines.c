@@ -8,10 +8,10 @@
  * than one read plus max_line.  Offsets are file offsets: the position to
  * store after a batch is the start of the incomplete line.
  */
-#include "tail_impl.h"
-
 #include <stdlib.h>
 #include <string.h>
+
+#include "tail_impl.h"
 
 void ct_tail_split_init(ct_tail_splitter *sp, size_t max_line, uint64_t offset)
 {
@@ -131,8 +131,8 @@ ct_status ct_tail_split_take(ct_tail_splitter *sp, const ct_tail_line **lines, s
     for (size_t i = 0; i < sp->n_lines; i++) {
         const tail_ldesc *d = &sp->lines[i];
 
-        sp->out[i] = (ct_tail_line){sp->buf + d->at, d->len, d->full_len,
-                                    d->offset, d->next, d->flags};
+        sp->out[i] =
+            (ct_tail_line){sp->buf + d->at, d->len, d->full_len, d->offset, d->next, d->flags};
     }
     *lines = sp->out;
     *n = sp->n_lines;

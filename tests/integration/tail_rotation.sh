@@ -18,7 +18,8 @@
 # Then every number the writer wrote must be stored exactly once (the set of
 # numbers from `ctrail events -o json --source text` equals 1..N, no
 # repeats), and the log must show each path was taken.
-# A second serve follows a glob: a file created after it started is read.
+# A second serve follows a glob: a file created after it started is read,
+# and one deleted and created again is read again, without a gap suspected.
 #
 # Environment: CTRAIL_BIN.  Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -163,11 +164,18 @@ printf 'late %d\n' 1 2 3 4 5 >"$GD/b.log"
 printf 'moved in %d\n' 1 2 >"$GD/.c.tmp" && mv "$GD/.c.tmp" "$GD/c.log"
 glob_count() { [ "$("$CTRAIL" --data "$TMP/gdata" events -o json --source text | jq -s length)" -ge 10 ]; }
 wait_until 10 glob_count || fail "glob: the new files were not read in 10 s"
+note "glob: a file deleted, forgotten, and created again"
+rm "$GD/b.log"
+sleep 3
+printf 'again %d\n' 1 2 >"$GD/b.log"
+glob_again() { [ "$("$CTRAIL" --data "$TMP/gdata" events -o json --source text | jq -s length)" -ge 12 ]; }
+wait_until 10 glob_again || fail "glob: the file created again was not read in 10 s"
 kill -TERM "$SPID"
 wait "$SPID" || fail "glob serve exited with status $?"
 GOT=$("$CTRAIL" --data "$TMP/gdata" events -o json --source text | jq -r .raw | sort | tr '\n' ,)
-[ "$GOT" = "early 1,early 2,early 3,late 1,late 2,late 3,late 4,late 5,moved in 1,moved in 2," ] ||
+[ "$GOT" = "again 1,again 2,early 1,early 2,early 3,late 1,late 2,late 3,late 4,late 5,moved in 1,moved in 2," ] ||
     fail "glob: stored '$GOT'"
+if grep -q "possible gap" "$TMP/g1.log"; then fail "glob: a gap was suspected: $(grep 'possible gap' "$TMP/g1.log")"; fi
 
 [ "$FAILS" -eq 0 ] || { echo "tail_rotation: $FAILS failure(s)"; exit 1; }
 echo "tail_rotation: ok"

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "ctrail/store.h"
+
 #include "tail_impl.h"
 
 /* Feed each piece, take the lines, return them joined by '|', with
@@ -161,7 +162,7 @@ Test(tail_cursor, rejects_what_it_did_not_write)
     const char *bad[] = {
         "",
         "v2 dev=1 ino=2 off=3 head=0:0000000000000000",
-        "v1 dev=1 ino=2 off=3 head=0:000000000000000",   /* 15 hex */
+        "v1 dev=1 ino=2 off=3 head=0:000000000000000",    /* 15 hex */
         "v1 dev=1 ino=2 off=3 head=0:0000000000000000 x", /* trailing */
         "v1 dev=1 ino=2 off=3 head=257:0000000000000000", /* head too long */
         "v1 dev=1 ino=2 off=x head=0:0000000000000000",
@@ -171,8 +172,7 @@ Test(tail_cursor, rejects_what_it_did_not_write)
     ct_error err = {0};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        cr_expect_eq(ct_tail_cursor_parse(bad[i], &q, &err), CT_ERR_PARSE, "accepted '%s'",
-                     bad[i]);
+        cr_expect_eq(ct_tail_cursor_parse(bad[i], &q, &err), CT_ERR_PARSE, "accepted '%s'", bad[i]);
     cr_expect_eq(ct_tail_cursor_parse(NULL, &q, &err), CT_ERR_PARSE);
 }
 
