@@ -37,7 +37,7 @@
 #include "tail_impl.h"
 
 #define NS_PER_MS      1000000LL
-#define READS_PER_TICK 8  /* chunks per file per tick before others get a turn */
+#define READS_PER_TICK 1  /* appends per file per tick: the loop serves others between */
 #define GLOB_EVERY     4  /* ticks between glob expansions */
 #define REJECTS_LOGGED 20 /* per file */
 
