@@ -5,11 +5,15 @@
  * complete lines not yet stored and the start of the incomplete last line.
  * A line that grows past max_line keeps only its first max_line bytes; the
  * rest is counted (full_len) and dropped, so the buffer never holds more
- * than one read plus max_line.  Offsets are file offsets: the position to
- * store after a batch is the start of the incomplete line.
+ * than one read plus max_line, and gives back what a big read needed once
+ * its lines are stored.  Offsets are file offsets: the position to store
+ * after a batch is the start of the incomplete line.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#define KEEP_BYTES (64u << 10) /* buffer room kept between reads */
+#define KEEP_LINES 1024        /* line slots kept between reads */
 
 #include "tail_impl.h"
 
@@ -147,6 +151,23 @@ void ct_tail_split_consume(ct_tail_splitter *sp)
     sp->len -= sp->cur_at;
     sp->cur_at = 0;
     sp->n_lines = 0;
+    /* a big read is over: do not keep its room (a glob may follow many
+     * files, each with its splitter) */
+    if (sp->cap > KEEP_BYTES && sp->len <= KEEP_BYTES / 2) {
+        char *b = realloc(sp->buf, KEEP_BYTES);
+
+        if (b != NULL) {
+            sp->buf = b;
+            sp->cap = KEEP_BYTES;
+        }
+    }
+    if (sp->cap_lines > KEEP_LINES) {
+        free(sp->lines);
+        free(sp->out);
+        sp->lines = NULL;
+        sp->out = NULL;
+        sp->cap_lines = sp->cap_out = 0;
+    }
 }
 
 uint64_t ct_tail_split_pending(const ct_tail_splitter *sp)

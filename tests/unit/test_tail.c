@@ -128,6 +128,30 @@ Test(tail_lines, long_lines_are_cut_and_memory_bounded)
     ct_tail_split_release(&sp);
 }
 
+Test(tail_lines, gives_back_the_room_of_a_big_read)
+{
+    ct_tail_splitter sp;
+    const ct_tail_line *l;
+    size_t n, len = 4u << 20;
+    uint64_t next;
+    char *big = malloc(len);
+
+    cr_assert_not_null(big);
+    for (size_t i = 0; i < len; i++)
+        big[i] = i % 100 == 99 ? '\n' : 'x';
+    ct_tail_split_init(&sp, 1u << 20, 0);
+    cr_assert_eq(ct_tail_split_feed(&sp, big, len, NULL), CT_OK);
+    cr_assert_eq(ct_tail_split_take(&sp, &l, &n, &next, NULL), CT_OK);
+    cr_assert_eq(n, len / 100);
+    cr_assert_eq(next, len / 100 * 100);
+    ct_tail_split_consume(&sp);
+    cr_assert_leq(sp.cap, 64u << 10, "kept %zu bytes of room", sp.cap);
+    cr_assert_eq(sp.cap_lines, 0);
+    cr_assert_eq(ct_tail_split_pending(&sp), len % 100);
+    ct_tail_split_release(&sp);
+    free(big);
+}
+
 Test(tail_lines, reset_forgets_what_was_not_consumed)
 {
     ct_tail_splitter sp;
