@@ -5,6 +5,8 @@
 #   - a line of exactly 1 MiB is stored whole; a 3 MiB line is stored cut to
 #     its first 1 MiB with the mark " [ctrail: line cut: 1048576 of 3145728
 #     bytes kept]", counted in ctrail_tail_lines_cut_total;
+#   - a last line without LF is held until its LF comes, and stored whole
+#     when its file is rotated away (before the 5 s quiet flush);
 #   - a followed file replaced by a directory: logged once ("is a directory,
 #     not a regular file"), serve alive, and a file put back is read;
 #   - a path that cannot be opened (a symlink loop; and, when not root, a
@@ -67,6 +69,7 @@ ln -s loop.log "$D/loop.log" # a symlink to itself: ELOOP
 
 "$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 \
     --tail "$BAD" --tail "$D/swap.log" --tail "$D/loop.log" --tail "$D/locked.log" \
+    --tail "$D/partial.log" \
     >"$TMP/serve.out" 2>"$TMP/serve.log" &
 SPID=$!
 PIDS="$PIDS $SPID"
@@ -89,9 +92,29 @@ lens=$(events | jq -r 'select(.raw | startswith("aaaa") or startswith("bbbb")) |
 [ "$lens" = "1048576 $((1048576 + ${#MARK})) " ] || fail "long lines: raw lengths '$lens', want 1048576 and 1 MiB + the mark"
 [ "$(events | jq -r 'select(.raw | startswith("bbbb")) | .raw[1048576:]')" = "$MARK" ] ||
     fail "the cut line has no mark"
-[ "$(events | jq -s length)" -eq 7 ] || fail "$(events | jq -s length) records, want 7"
+[ "$(events | jq -s '[.[] | select(.raw | startswith("swap") | not)] | length')" -eq 6 ] ||
+    fail "bad.log: $(events | jq -s length) records in all, want 6 from bad.log"
 curl -sf "$URL/metrics" | grep -q "ctrail_tail_lines_cut_total{tail=\"$BAD\"} 1" ||
     fail "the cut line is not counted: $(curl -sf "$URL/metrics" | grep tail_lines_cut)"
+
+note "a last line without LF"
+# counted with the tail's metrics: quick, so the 5 s quiet flush is far
+plines() { curl -sf "$URL/metrics" | sed -n "s|^ctrail_tail_lines_total{tail=\"$D/partial.log\"} ||p"; }
+plines_is() { [ "$(plines)" = "$1" ]; }
+printf 'complete\npartial without LF' >"$D/partial.log"
+wait_until 10 plines_is 1 || fail "partial.log was not read ($(plines) lines)"
+sleep 1
+[ "$(plines)" = 1 ] || fail "a line without its LF was stored before its LF came"
+printf ' completed\n' >>"$D/partial.log"
+wait_until 10 plines_is 2 || fail "the completed line was not stored ($(plines) lines)"
+printf 'left at rotation' >>"$D/partial.log"
+sleep 0.5
+mv "$D/partial.log" "$D/partial.log.1" && printf 'new file\n' >"$D/partial.log"
+wait_until 4 plines_is 4 ||
+    fail "the rotated file's last line without LF was not stored at the rotation ($(plines) lines)"
+for r in "complete" "partial without LF completed" "left at rotation" "new file"; do
+    has_raw "$r" || fail "partial.log: '$r' is not stored"
+done
 
 note "a followed file replaced by a directory"
 rm "$D/swap.log" && mkdir "$D/swap.log"
