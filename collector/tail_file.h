@@ -1,0 +1,65 @@
+/*
+ * collector/tail_file.h - the tail's private state, shared by tail.c (the
+ * tail: timer, glob, metrics) and tail_file.c (one followed file).
+ */
+#ifndef CTRAIL_TAIL_FILE_H
+#define CTRAIL_TAIL_FILE_H
+
+#include "ctrail/metrics.h"
+
+#include "tail_impl.h"
+
+struct event;
+
+typedef struct tail_file {
+    char *path;      /* owned: where it is followed */
+    char *cursor;    /* owned: "<prefix>:<path>" */
+    char *read_path; /* owned or NULL: the rotated name being finished */
+    int fd;          /* -1: closed */
+    ct_tail_ident id;
+    uint64_t read_off; /* next byte to read */
+    ct_tail_splitter sp;
+    ct_tail_file info;
+    int draining;   /* the path names another file now: finish this one */
+    int has_resume; /* resume (from the store) not used yet */
+    ct_tail_pos resume;
+    int had_cursor; /* a cursor exists for the path */
+    int64_t last_data_ns;
+    int problem; /* errno (or -1: not a regular file) last logged */
+    uint64_t rejects_logged;
+    int seen; /* in the last glob expansion */
+    struct tail_file *next;
+} tail_file;
+
+struct ct_tail_out {
+    ct_tail *t;
+    tail_file *f;
+    ct_record *recs; /* owned */
+    size_t n, cap;
+};
+
+struct ct_tail {
+    ct_serve *sv; /* borrowed */
+    ct_tail_opts o;
+    char *path, *prefix, *name; /* owned copies of o's strings */
+    int is_glob;
+    unsigned ticks;
+    tail_file *files;
+    struct event *timer;
+    char *chunk; /* owned: read buffer */
+    ct_tail_stats st;
+    ct_series *m_lines, *m_bytes, *m_records, *m_rejected, *m_cut, *m_rot, *m_trunc, *m_gaps,
+        *m_files, *m_errors;
+};
+
+/* A file followed at path, its cursor loaded from the store; NULL when
+ * memory runs out.  Free with tail_file_free (NULL is fine). */
+tail_file *tail_file_new(ct_tail *t, const char *path);
+void tail_file_free(tail_file *f);
+/* One poll: open, check for rotation and truncation, read, store.
+ * Returns 1 when the file has more to read right now. */
+int tail_file_poll(ct_tail *t, tail_file *f, ct_tail_out *out);
+/* Release the records of out, keeping its array. */
+void tail_out_clear(ct_tail_out *out);
+
+#endif
