@@ -142,6 +142,7 @@ static ct_status serve_open(ct_serve *sv, ct_error *err)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create the event loop");
     ct_store_opts_init(&so);
     so.dedup_key = ct_ingest_dedup_key;
+    so.record_keys = ct_ingest_record_keys;
     rc = ct_store_open(sv->opts.data_dir, &so, &sv->store, err);
     if (rc != CT_OK)
         return rc;

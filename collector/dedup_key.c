@@ -3,9 +3,12 @@
  *
  * The store does not keep dedup keys (they would cost more than the
  * compressed event); when it needs the keys of a block it asks for them
- * here, with the record's source and original bytes.
+ * here, with the record's source and original bytes.  The same goes for
+ * the further entity keys a block posts and a scan filters by
+ * (ct_ingest_record_keys).
  */
 #include "ctrail/ingest.h"
+#include "ctrail/k8s.h"
 
 #include <string.h>
 
@@ -39,4 +42,17 @@ char *ct_ingest_dedup_key(ct_source source, const char *raw, size_t raw_len)
     ct_record_release(&rec);
     json_decref(obj);
     return key;
+}
+
+void ct_ingest_record_keys(ct_source source, const char *raw, size_t raw_len, ct_key_fn add,
+                           void *ctx)
+{
+    json_t *obj;
+
+    if (source != CT_SRC_K8S_AUDIT || raw == NULL)
+        return;
+    obj = json_loadb(raw, raw_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (json_is_object(obj))
+        ct_k8s_audit_keys(obj, add, ctx);
+    json_decref(obj);
 }

@@ -244,6 +244,46 @@ char *ct_k8s_exec_command(const char *uri)
     return out;
 }
 
+static void add_key(ct_key_fn add, void *ctx, char tag, const char *a, const char *b)
+{
+    char buf[512];
+    int n;
+
+    if (a == NULL || a[0] == '\0')
+        return;
+    n = b != NULL ? snprintf(buf, sizeof(buf), "%c:%s/%s", tag, a, b)
+                  : snprintf(buf, sizeof(buf), "%c:%s", tag, a);
+    if (n > 0 && (size_t)n < sizeof(buf)) /* longer values are not keyed */
+        add(ctx, buf, (size_t)n);
+}
+
+void ct_k8s_audit_keys(const json_t *obj, ct_key_fn add, void *ctx)
+{
+    const json_t *ref = pu_obj(obj, "objectRef"), *ips = json_object_get(obj, "sourceIPs"), *ip;
+    const json_t *code = json_object_get(pu_obj(obj, "responseStatus"), "code");
+    const char *res = pu_str_nonempty(ref, "resource"), *name = pu_str_nonempty(ref, "name");
+    char num[24];
+    size_t i;
+
+    add_key(add, ctx, 'u', pu_str(pu_obj(obj, "impersonatedUser"), "username"), NULL);
+    add_key(add, ctx, 'v', pu_str(obj, "verb"), NULL);
+    add_key(add, ctx, 'r', res, NULL);
+    if (res != NULL && pu_str_nonempty(ref, "subresource") != NULL)
+        add_key(add, ctx, 'r', res, pu_str(ref, "subresource"));
+    add_key(add, ctx, 'n', pu_str(ref, "namespace"), NULL);
+    if (name == NULL && ref != NULL && pu_str_nonempty(ref, "subresource") == NULL) {
+        name = pu_str_nonempty(pu_obj(pu_obj(obj, "responseObject"), "metadata"), "name");
+        if (name == NULL)
+            name = pu_str_nonempty(pu_obj(pu_obj(obj, "requestObject"), "metadata"), "name");
+    }
+    add_key(add, ctx, 'o', name, NULL);
+    json_array_foreach(ips, i, ip) add_key(add, ctx, 'a', json_string_value(ip), NULL);
+    if (json_is_integer(code)) {
+        (void)snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(code));
+        add_key(add, ctx, 'x', num, NULL);
+    }
+}
+
 ct_status ct_k8s_audit_parse(json_t *obj, const char *raw, size_t raw_len, ct_record *rec,
                              ct_error *err)
 {

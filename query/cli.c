@@ -94,10 +94,15 @@ static const char timeline_help[] =
 static const char events_help[] =
     "usage: ctrail events [--source S] [--kind K] [--container REF] [--pod NS/NAME]\n"
     "                     [--user U] [--host H] [--image I] [--since T] [--until T]\n"
-    "                     [-n, --limit N] [-o, --output table|json|raw]\n"
+    "                     [--verb V] [--resource R] [--namespace NS] [--object NAME]\n"
+    "                     [--ip ADDR] [--code N] [-n, --limit N] [-o, --output table|json|raw]\n"
     "Records matching every given filter, in time order.  S is one of docker, inspect,\n"
     "k8s_audit, syslog, text, auditd, container_log.  K is a kind (container.start,\n"
-    "\"create pods/exec\") or a prefix ending in '*' (container.*).\n";
+    "\"create pods/exec\") or a prefix ending in '*' (container.*).\n"
+    "Kubernetes audit events: --user matches the user or the user it impersonated;\n"
+    "--verb (create, delete, ...), --resource (pods, or pods/exec), --namespace,\n"
+    "--object (the object's name), --ip (a source IP) and --code (the response code)\n"
+    "select by the event's own fields.\n";
 
 enum { OUT_TABLE, OUT_JSON, OUT_RAW };
 
@@ -123,7 +128,8 @@ static int parse_out(const char *v, int *out)
 static const char containers_params[] = " since until pod image ";
 static const char timeline_params[] = " since until limit ";
 static const char events_params[] =
-    " since until source kind container pod user host image limit ";
+    " since until source kind container pod user host image verb resource namespace object ip code"
+    " limit ";
 
 static int takes(const char *params, const char *name)
 {
@@ -147,6 +153,9 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
         {"pod", required_argument, NULL, 'q'},    {"user", required_argument, NULL, 'q'},
         {"host", required_argument, NULL, 'q'},   {"image", required_argument, NULL, 'q'},
         {"limit", required_argument, NULL, 'q'},  {"data", required_argument, NULL, 'd'},
+        {"verb", required_argument, NULL, 'q'},   {"resource", required_argument, NULL, 'q'},
+        {"namespace", required_argument, NULL, 'q'}, {"object", required_argument, NULL, 'q'},
+        {"ip", required_argument, NULL, 'q'},     {"code", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int64_t now = ct_time_now_ns();
@@ -382,12 +391,26 @@ int ct_cli_main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     ct_cli cli = {NULL, "ctrail"};
-    int c;
+    int c, li = -1, at = optind;
 
     cli.data_dir = getenv("CTRAIL_DATA");
     if (cli.data_dir == NULL || cli.data_dir[0] == '\0')
         cli.data_dir = "ctrail-data";
-    while ((c = getopt_long(argc, argv, "+d:vqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+d:vqh", longopts, &li)) != -1) {
+        /* whole names only: getopt would take "ctrail --verb" (a filter
+         * of events) as --verbose */
+        if (li >= 0) {
+            size_t n = strlen(longopts[li].name);
+            const char *a = argv[at];
+
+            if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, longopts[li].name, n) != 0 ||
+                (a[2 + n] != '\0' && a[2 + n] != '=')) {
+                ct_cli_error("unrecognized option '%s' (see ctrail --help)", a);
+                return CT_EXIT_USAGE;
+            }
+        }
+        li = -1;
+        at = optind;
         switch (c) {
         case 'd':
             cli.data_dir = optarg;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrail/ingest.h"
 #include "ctrail/time.h"
 
 void ct_query_init(ct_query *q)
@@ -37,6 +38,12 @@ void ct_query_release(ct_query *q)
     free(q->pod_buf);
     q->container_id = NULL;
     q->pod_buf = NULL;
+    for (size_t i = 0; i < sizeof(q->keys) / sizeof(q->keys[0]); i++) {
+        free(q->keys[i]);
+        q->keys[i] = NULL;
+    }
+    q->f.all_keys = NULL;
+    q->f.n_all_keys = 0;
     q->f.container = NULL;
     q->f.pod_ns = q->f.pod_name = NULL;
     q->f.any_keys = NULL;
@@ -118,9 +125,56 @@ ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t
         q->f.image = or_null(value);
     else if (strcmp(name, "q") == 0)
         q->search = or_null(value);
+    else if (strcmp(name, "verb") == 0)
+        q->verb = or_null(value);
+    else if (strcmp(name, "resource") == 0)
+        q->resource = or_null(value);
+    else if (strcmp(name, "namespace") == 0)
+        q->ns = or_null(value);
+    else if (strcmp(name, "object") == 0)
+        q->object = or_null(value);
+    else if (strcmp(name, "ip") == 0)
+        q->ip = or_null(value);
+    else if (strcmp(name, "code") == 0) {
+        uint64_t code;
+        ct_status rc = value[0] != '\0' ? parse_count("code", value, &code, err) : CT_OK;
+
+        if (rc != CT_OK)
+            return rc;
+        q->code = or_null(value);
+    }
     else
         return ct_error_set(err, CT_ERR_NOTFOUND, 0, "unknown parameter '%s' (known: %s)", name,
                             CT_QUERY_PARAMS);
+    return CT_OK;
+}
+
+/* The audit filters as entity keys every record must have; user matches
+ * further u: keys too (an impersonated user), so record_keys is always
+ * set. */
+static ct_status query_keys(ct_query *q, ct_error *err)
+{
+    const struct {
+        char tag;
+        const char *v;
+    } k[6] = {{'v', q->verb}, {'r', q->resource}, {'n', q->ns},
+              {'o', q->object}, {'a', q->ip},     {'x', q->code}};
+    size_t n = 0;
+
+    for (size_t i = 0; i < 6; i++) {
+        if (k[i].v == NULL)
+            continue;
+        size_t len = strlen(k[i].v) + 3;
+
+        q->keys[n] = malloc(len);
+        if (q->keys[n] == NULL)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        (void)snprintf(q->keys[n], len, "%c:%s", k[i].tag, k[i].v);
+        n++;
+    }
+    q->f.all_keys = (const char *const *)q->keys;
+    q->f.n_all_keys = n;
+    q->f.record_keys = ct_ingest_record_keys;
     return CT_OK;
 }
 
@@ -146,6 +200,9 @@ static ct_status query_resolve(ct_store *s, ct_query *q, const char *timeline_re
         q->f.pod_ns = q->pod_buf;
         q->f.pod_name = slash + 1;
     }
+    rc = query_keys(q, err);
+    if (rc != CT_OK)
+        return rc;
     if (q->container != NULL) {
         rc = ct_catalog_resolve(s, q->container, &q->container_id, err);
         if (rc != CT_OK)

@@ -71,6 +71,48 @@ static int key_match(const ct_record_view *v, const char *key)
     }
 }
 
+/* The keys a filter still looks for among a record's record_keys. */
+typedef struct extra_want {
+    const ct_filter *f;
+    uint64_t need;   /* bit i: all_keys[i] not found yet */
+    int need_user;   /* "u:<f->user>" not found yet */
+} extra_want;
+
+static void extra_seen(void *ctx, const char *key, size_t len)
+{
+    extra_want *w = ctx;
+    const ct_filter *f = w->f;
+
+    for (size_t i = 0; i < f->n_all_keys && i < 64; i++)
+        if ((w->need >> i & 1) && strlen(f->all_keys[i]) == len &&
+            memcmp(f->all_keys[i], key, len) == 0)
+            w->need &= ~((uint64_t)1 << i);
+    if (w->need_user && len == strlen(f->user) + 2 && memcmp(key, "u:", 2) == 0 &&
+        memcmp(key + 2, f->user, len - 2) == 0)
+        w->need_user = 0;
+}
+
+/* all_keys (each from the envelope or record_keys) and, with record_keys,
+ * user (the envelope's user or a further u: key).  Records are parsed only
+ * when the envelope does not settle it. */
+static int extra_match(const ct_filter *f, const ct_record_view *v)
+{
+    extra_want w = {f, 0, 0};
+
+    if (f->n_all_keys > 64)
+        return 0;
+    for (size_t i = 0; i < f->n_all_keys; i++)
+        if (!key_match(v, f->all_keys[i]))
+            w.need |= (uint64_t)1 << i;
+    w.need_user = f->user != NULL && !span_eq(&v->str[CT_V_USER], f->user);
+    if (w.need == 0 && !w.need_user)
+        return 1;
+    if (f->record_keys == NULL || v->raw.p == NULL)
+        return 0;
+    f->record_keys(v->source, v->raw.p, v->raw.len, extra_seen, &w);
+    return w.need == 0 && !w.need_user;
+}
+
 static int view_match(const ct_filter *f, const ct_record_view *v)
 {
     size_t i;
@@ -93,16 +135,18 @@ static int view_match(const ct_filter *f, const ct_record_view *v)
     if ((f->container && !span_eq(&v->str[CT_V_CONTAINER], f->container)) ||
         (f->pod_ns && !span_eq(&v->str[CT_V_POD_NS], f->pod_ns)) ||
         (f->pod_name && !span_eq(&v->str[CT_V_POD_NAME], f->pod_name)) ||
-        (f->user && !span_eq(&v->str[CT_V_USER], f->user)) ||
+        (f->user && f->record_keys == NULL && !span_eq(&v->str[CT_V_USER], f->user)) ||
         (f->host && !span_eq(&v->str[CT_V_HOST], f->host)) ||
         (f->image && !span_eq(&v->str[CT_V_IMAGE], f->image)))
         return 0;
-    if (f->n_any_keys == 0)
-        return 1;
-    for (i = 0; i < f->n_any_keys; i++)
-        if (key_match(v, f->any_keys[i]))
-            return 1;
-    return 0;
+    if (f->n_any_keys > 0) {
+        for (i = 0; i < f->n_any_keys; i++)
+            if (key_match(v, f->any_keys[i]))
+                break;
+        if (i == f->n_any_keys)
+            return 0;
+    }
+    return extra_match(f, v);
 }
 
 static int view_cmp(const void *a, const void *b)
@@ -209,6 +253,24 @@ static ct_status run_open_journal(ct_store *s, const ct_filter *f, scan_run *r, 
     return rc;
 }
 
+/* meta extra_keys_block: the first block whose postings include
+ * record_keys' keys (INT64_MAX when no writer with record_keys has opened
+ * the store). */
+static ct_status extra_keys_block(ct_store *s, int64_t *ret, ct_error *err)
+{
+    sqlite3_stmt *st;
+    ct_status rc = ct_index_prepare(s->db, "SELECT value FROM meta WHERE key = 'extra_keys_block'",
+                                    &st, err);
+
+    if (rc != CT_OK)
+        return rc;
+    *ret = INT64_MAX;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *ret = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return CT_OK;
+}
+
 /* Candidate blocks, by min_ts.  The SQL picks the entity keys to use. */
 static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, size_t *ret_n,
                              ct_error *err)
@@ -219,7 +281,8 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
     ct_bytes sql = {0};
     sqlite3_stmt *st;
     scan_block *list = NULL;
-    int step;
+    int step, extra = 0;
+    int64_t old_below = INT64_MAX;
     ct_status rc;
 
     if (f->n_any_keys > 0 && f->n_any_keys <= 8) {
@@ -235,6 +298,17 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
     } else if (f->n_any_keys == 0 && f->user != NULL && strlen(f->user) < 290) {
         (void)snprintf(key_buf[2], sizeof(key_buf[2]), "u:%s", f->user);
         keys[nk++] = key_buf[2];
+        extra = f->record_keys != NULL; /* an impersonated user is a further key */
+    } else if (f->n_any_keys == 0 && f->n_all_keys > 0) {
+        keys[nk++] = f->all_keys[0];
+        extra = f->record_keys != NULL;
+    }
+    /* blocks sealed before the writer posted record_keys' keys may hold
+     * records with the key yet have no posting for it */
+    if (extra) {
+        rc = extra_keys_block(s, &old_below, err);
+        if (rc != CT_OK)
+            return rc;
     }
     if (nk > 0) {
         const char *head = "SELECT DISTINCT b.id, b.segment, b.offset, b.length, b.min_ts"
@@ -245,8 +319,15 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
         for (size_t i = 0; i < nk; i++)
             if (ct_bytes_put(&sql, i ? ",?" : "?", i ? 2 : 1) != 0)
                 return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
-        if (ct_bytes_put(&sql, ") ORDER BY b.min_ts, b.id", 26) != 0)
+        if (extra && old_below > 1) {
+            const char *old = ") UNION SELECT id, segment, offset, length, min_ts FROM blocks"
+                              " WHERE id < ?99 AND min_ts <= ?1 AND max_ts >= ?2 ORDER BY 5, 1";
+
+            if (ct_bytes_put(&sql, old, strlen(old) + 1) != 0)
+                return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        } else if (ct_bytes_put(&sql, ") ORDER BY b.min_ts, b.id", 26) != 0) {
             return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        }
     } else {
         const char *all = "SELECT id, segment, offset, length, min_ts FROM blocks"
                           " WHERE min_ts <= ?1 AND max_ts >= ?2 ORDER BY min_ts, id";
@@ -261,6 +342,8 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, scan_block **ret, 
     sqlite3_bind_int64(st, 2, f->since_ns);
     for (size_t i = 0; i < nk; i++)
         sqlite3_bind_int64(st, (int)i + 3, ct_entity_hash(keys[i], strlen(keys[i])));
+    if (extra && old_below > 1)
+        sqlite3_bind_int64(st, 99, old_below);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             size_t c2 = cap ? cap * 2 : 64;

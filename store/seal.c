@@ -51,6 +51,8 @@ struct ct_seal_work {
     size_t n_keys, cap_keys;
     unsigned char *out; /* header + zstd frame */
     size_t out_len;
+    ct_record_keys_fn extra; /* further keys per record, or NULL */
+    int extra_oom;           /* extra's add ran out of memory */
 };
 typedef ct_seal_work seal_work;
 
@@ -103,16 +105,32 @@ static int add_key(seal_work *w, char tag, const ct_span *a, const ct_span *b)
     return 0;
 }
 
+/* ct_key_fn for w->extra: "t:value" as tag t and the rest. */
+static void add_extra_key(void *ctx, const char *key, size_t len)
+{
+    seal_work *w = ctx;
+    ct_span a = {key + 2, len - 2};
+
+    if (len < 3 || key[1] != ':' || w->extra_oom)
+        return;
+    if (add_key(w, key[0], &a, NULL) != 0)
+        w->extra_oom = 1;
+}
+
 /* Entity keys of one record: see schema/001_init.sql (postings). */
 static int record_keys(seal_work *w, const ct_record_view *v)
 {
     const char *src = ct_source_name(v->source);
     ct_span s = {src, strlen(src)};
 
-    return add_key(w, 'c', &v->str[CT_V_CONTAINER], NULL) ||
-           add_key(w, 'p', &v->str[CT_V_POD_NS], &v->str[CT_V_POD_NAME]) ||
-           add_key(w, 'i', &v->str[CT_V_IMAGE], NULL) || add_key(w, 'u', &v->str[CT_V_USER], NULL) ||
-           add_key(w, 'h', &v->str[CT_V_HOST], NULL) || add_key(w, 's', &s, NULL);
+    if (add_key(w, 'c', &v->str[CT_V_CONTAINER], NULL) ||
+        add_key(w, 'p', &v->str[CT_V_POD_NS], &v->str[CT_V_POD_NAME]) ||
+        add_key(w, 'i', &v->str[CT_V_IMAGE], NULL) || add_key(w, 'u', &v->str[CT_V_USER], NULL) ||
+        add_key(w, 'h', &v->str[CT_V_HOST], NULL) || add_key(w, 's', &s, NULL))
+        return -1;
+    if (w->extra != NULL && v->raw.p != NULL)
+        w->extra(v->source, v->raw.p, v->raw.len, add_extra_key, w);
+    return w->extra_oom ? -1 : 0;
 }
 
 ct_status ct_seal_add_row(ct_seal_work *w, uint64_t seq, const void *row, size_t len,
@@ -434,9 +452,13 @@ void ct_seal_finish(ct_store *s, ct_seal_work *w)
     }
 }
 
-ct_seal_work *ct_seal_work_new(void)
+ct_seal_work *ct_seal_work_new(ct_record_keys_fn extra)
 {
-    return calloc(1, sizeof(ct_seal_work));
+    ct_seal_work *w = calloc(1, sizeof(ct_seal_work));
+
+    if (w != NULL)
+        w->extra = extra;
+    return w;
 }
 
 void ct_seal_work_free(ct_seal_work *w)
@@ -449,7 +471,7 @@ void ct_seal_work_free(ct_seal_work *w)
 
 static ct_status seal_one(ct_store *s, ct_error *err)
 {
-    seal_work w = {0};
+    seal_work w = {.extra = s->opts.record_keys};
     ct_status rc = seal_collect(s, &w, err);
 
     if (rc == CT_OK && w.n == 0) {

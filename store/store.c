@@ -323,6 +323,12 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
         rc = ct_index_open(path, s->read_only, &s->db, err);
     if (rc == CT_OK)
         rc = store_identity(s, err);
+    /* blocks before this one have no postings for record_keys' keys */
+    if (rc == CT_OK && !s->read_only && s->opts.record_keys != NULL)
+        rc = ct_index_exec(s->db,
+                           "INSERT OR IGNORE INTO meta VALUES ('extra_keys_block',"
+                           " (SELECT coalesce(max(id), 0) + 1 FROM blocks))",
+                           err);
     if (rc == CT_OK)
         rc = ct_keys_load(s, !s->read_only, err);
     if (rc == CT_OK && !s->read_only) {
@@ -536,7 +542,7 @@ static void commit_batch(ct_store *s, ct_pending *batch)
     ct_seal_work *direct = NULL;
     ct_status rc = CT_OK;
 
-    if (batch_is_block(s, batch) && (direct = ct_seal_work_new()) == NULL)
+    if (batch_is_block(s, batch) && (direct = ct_seal_work_new(s->opts.record_keys)) == NULL)
         rc = ct_error_set(&err, CT_ERR_NOMEM, 0, "out of memory");
     if (rc == CT_OK)
         rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", &err);

@@ -62,7 +62,9 @@ struct ct_store {
  * indexes it inside the caller's transaction; after COMMIT call
  * ct_seal_finish, after ROLLBACK ct_seal_abort.  Leader only. */
 typedef struct ct_seal_work ct_seal_work;
-ct_seal_work *ct_seal_work_new(void); /* NULL when out of memory; free with ct_seal_work_free */
+/* NULL when out of memory; free with ct_seal_work_free.  extra (may be
+ * NULL): further posting keys of each record (ct_store_opts.record_keys). */
+ct_seal_work *ct_seal_work_new(ct_record_keys_fn extra);
 void ct_seal_work_free(ct_seal_work *w);
 ct_status ct_seal_add_row(ct_seal_work *w, uint64_t seq, const void *row, size_t len,
                           ct_error *err);

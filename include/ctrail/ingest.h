@@ -18,6 +18,7 @@
 #include "ctrail/error.h"
 #include "ctrail/record.h"
 #include "ctrail/store.h"
+#include "ctrail/store.h"
 
 /* What the caller says the input is; AUTO detects it per document/line. */
 typedef enum ct_format {
@@ -84,6 +85,14 @@ ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progre
  * payload the way the parsers compute it (for ct_store_opts.dedup_key):
  * a malloc'd string, or NULL when the record has none or cannot be parsed. */
 char *ct_ingest_dedup_key(ct_source source, const char *raw, size_t raw_len);
+
+/* The further entity keys of a stored record, recomputed from its source
+ * and raw payload (for ct_store_opts.record_keys and ct_filter.record_keys):
+ * an audit event's user it impersonated, verb, resource, namespace, object
+ * name, source IPs and response code (ct_k8s_audit_keys); the other
+ * sources have none. */
+void ct_ingest_record_keys(ct_source source, const char *raw, size_t raw_len, ct_key_fn add,
+                           void *ctx);
 
 /* --- single-item parsers, shared with the live collectors --- */
 

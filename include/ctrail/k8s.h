@@ -11,8 +11,11 @@
 #ifndef CTRAIL_K8S_H
 #define CTRAIL_K8S_H
 
+#include <jansson.h>
+
 #include "ctrail/error.h"
 #include "ctrail/serve.h"
+#include "ctrail/store.h"
 
 /* The command of a pods/exec request, from the command= parameters of its
  * requestURI, URL-decoded and joined by spaces; an argument a shell would
@@ -20,6 +23,13 @@
  * the URI has no command= (or memory runs out); else the caller owns the
  * result (free()). */
 char *ct_k8s_exec_command(const char *request_uri);
+
+/* The entity keys an audit Event is found by beyond its envelope (user,
+ * pod): u:<impersonated user>, v:<verb>, r:<resource> and
+ * r:<resource>/<subresource>, n:<namespace>, o:<object name> (for a create,
+ * the name in the object), a:<each source IP>, x:<response code>.  Values
+ * of 500 bytes or more are not keyed. */
+void ct_k8s_audit_keys(const json_t *obj, ct_key_fn add, void *ctx);
 
 /* `ctrail serve --k8s-audit-log PATH`: follow the JSON-lines audit log that
  * kube-apiserver writes with --audit-log-path (a path or a glob), through

@@ -50,7 +50,9 @@ json_t *ct_container_to_json(const ct_container *c);
  * query strings (query/request.c) --- */
 
 /* The parameter names, as the CLI's --NAME options and the API's ?NAME=. */
-#define CT_QUERY_PARAMS "since, until, source, kind, container, pod, user, host, image, limit"
+#define CT_QUERY_PARAMS                                                                        \
+    "since, until, source, kind, container, pod, user, host, image, verb, resource, namespace, " \
+    "object, ip, code, limit"
 
 typedef struct ct_query {
     ct_filter f;           /* since, until, source, kind, user, host, image, limit; the
@@ -59,10 +61,15 @@ typedef struct ct_query {
     const char *pod;       /* borrowed: pod= "NAMESPACE/NAME", or NULL */
     int privileged;        /* containers only: 1, 0, or -1 for any */
     const char *search;    /* containers only, borrowed: id prefix, or part of name or pod */
+    /* borrowed or NULL: Kubernetes audit filters, each an entity key
+     * (ct_k8s_audit_keys): verb, resource ("pods" or "pods/exec"),
+     * namespace, object name, source ip, response code */
+    const char *verb, *resource, *ns, *object, *ip, *code;
     /* filled by ct_query_resolve, owned */
     ct_target target;      /* a timeline's subject (n_keys 0 for events) */
     char *container_id;    /* container= resolved to a full id */
     char *pod_buf;         /* "NAMESPACE\0NAME" behind f.pod_ns / f.pod_name */
+    char *keys[6];         /* "v:create", ... behind f.all_keys */
 } ct_query;
 
 void ct_query_init(ct_query *q);
@@ -72,7 +79,8 @@ void ct_query_release(ct_query *q);
  * Times take the CLI's forms (RFC 3339, unix seconds, a duration before
  * now_ns).  CT_ERR_NOTFOUND when name is not a parameter; CT_ERR_INVALID
  * with the reason when the value is bad.  "privileged" and "q" (search)
- * are taken too; they filter container lists only. */
+ * are taken too; they filter container lists only.  user matches the
+ * envelope's user and the user an audit event impersonated. */
 ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t now_ns,
                        ct_error *err);
 

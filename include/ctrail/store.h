@@ -20,6 +20,14 @@
 
 typedef struct ct_store ct_store;
 
+/* Entity keys a record has beyond its envelope's (c:, p:, i:, u:, h:, s:;
+ * see docs/FORMAT.md, postings), recomputed from its source and raw
+ * payload: add(ctx, key, len) once per key ("v:create"; not NUL-terminated,
+ * borrowed for the call).  ct_ingest_record_keys gives the audit events'. */
+typedef void (*ct_key_fn)(void *ctx, const char *key, size_t len);
+typedef void (*ct_record_keys_fn)(ct_source source, const char *raw, size_t raw_len,
+                                  ct_key_fn add, void *ctx);
+
 typedef struct ct_store_opts {
     int read_only;              /* no lock, no recovery, no writes; data must exist */
     size_t block_target_bytes;  /* seal when the journal holds this much (default 4 MiB) */
@@ -33,6 +41,11 @@ typedef struct ct_store_opts {
      * Keys are not stored, so without it (NULL, the default) a writer only
      * finds duplicates among the records it appended since it opened. */
     char *(*dedup_key)(ct_source source, const char *raw, size_t raw_len);
+    /* A writer posts these keys of every record it seals too, so scans can
+     * find them by key (ct_filter.all_keys).  NULL: envelope keys only.
+     * Blocks sealed before a writer first had it are scanned whole for such
+     * keys (meta extra_keys_block). */
+    ct_record_keys_fn record_keys;
 } ct_store_opts;
 
 /* Fill opts with the defaults. */
@@ -89,6 +102,15 @@ typedef struct ct_filter {
     const char *pod_ns, *pod_name; /* NULL any */
     const char *user, *host, *image;
     uint64_t limit;                /* 0: no limit */
+    /* borrowed: entity keys a record must all have, from its envelope or
+     * from record_keys ("v:create", "r:pods/exec", "a:10.0.0.7") */
+    const char *const *all_keys;
+    size_t n_all_keys;
+    /* NULL: only envelope fields are known, so all_keys other than the
+     * envelope's match nothing and user matches the envelope's user only;
+     * else user also matches a record's further u: keys (an impersonated
+     * user) */
+    ct_record_keys_fn record_keys;
 } ct_filter;
 
 /* Fill f with an open filter (everything). */

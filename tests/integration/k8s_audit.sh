@@ -11,7 +11,10 @@
 #      - the count per file, and the count of distinct auditID|stage over
 #        all files (byte-identical fixtures share keys: stored once);
 #      - for every user: `ctrail events --user U` returns exactly the
-#        events jq selects by .user.username (compared as auditID|stage);
+#        events jq selects by .user.username or .impersonatedUser.username
+#        (compared as auditID|stage); likewise --verb, --resource (pods and
+#        pods/exec), --namespace, --object, --ip, --code for every value jq
+#        finds;
 #      - for every pod: `ctrail events --pod NS/NAME` and `ctrail timeline
 #        pod:NS/NAME` return the events on that pod (objectRef.resource
 #        pods, name from objectRef or, for a create, the pod object);
@@ -89,8 +92,11 @@ got=$(wc -l <"$TMP/stored.jsonl")
 # --- per user -------------------------------------------------------------
 mapfile -t users < <(jq -r '.user.username // empty' "$TMP/all.jsonl" | sort -u)
 [ "${#users[@]}" -ge 8 ] || fail "expected many users, jq finds ${#users[@]}"
+mapfile -t -O "${#users[@]}" users < <(jq -r '.impersonatedUser.username // empty' "$TMP/all.jsonl" | sort -u)
 for u in "${users[@]}"; do
-    jq -c --arg u "$u" 'select(.user.username == $u)' "$TMP/all.jsonl" | keys >"$TMP/want"
+    # the user, or the user it impersonated
+    jq -c --arg u "$u" 'select(.user.username == $u or .impersonatedUser.username == $u)' \
+        "$TMP/all.jsonl" | keys >"$TMP/want"
     "$CTRAIL_BIN" --data "$ALL" events --user "$u" -o json | stored_keys >"$TMP/got"
     cmp -s "$TMP/want" "$TMP/got" ||
         fail "events --user '$u': $(wc -l <"$TMP/got") events, jq selects $(wc -l <"$TMP/want")"
@@ -98,6 +104,36 @@ done
 # the impersonated user is shown in the summary
 "$CTRAIL_BIN" --data "$ALL" events --user system:admin | grep -q "as=bob" ||
     fail "the impersonated user (bob) is not in the table summary"
+
+# --- by verb, resource, namespace, object, source ip, response code -----------
+# filter NAME JQ-VALUES JQ-SELECT: every value jq lists, ctrail and jq agree
+by() {
+    local name=$1 values=$2 sel=$3 v nv=0
+    while IFS= read -r v; do
+        nv=$((nv + 1))
+        jq -c --arg v "$v" "select($sel)" "$TMP/all.jsonl" | keys >"$TMP/want"
+        "$CTRAIL_BIN" --data "$ALL" events "--$name" "$v" -o json | stored_keys >"$TMP/got"
+        cmp -s "$TMP/want" "$TMP/got" ||
+            fail "events --$name '$v': $(wc -l <"$TMP/got") events, jq selects $(wc -l <"$TMP/want")"
+    done < <(jq -r "$values // empty" "$TMP/all.jsonl" | sort -u)
+    [ "$nv" -ge 2 ] || fail "--$name: only $nv values in the fixtures"
+}
+by verb '.verb' '.verb == $v'
+by resource '.objectRef.resource' '.objectRef.resource == $v'
+by resource 'select(.objectRef.subresource) | "\(.objectRef.resource)/\(.objectRef.subresource)"' \
+    '"\(.objectRef.resource)/\(.objectRef.subresource)" == $v'
+by namespace '.objectRef.namespace' '.objectRef.namespace == $v'
+by object 'select(.objectRef.name) | .objectRef.name' '.objectRef.name == $v or
+    (.objectRef.name == null and .objectRef.subresource == null and
+     ((.responseObject.metadata.name // .requestObject.metadata.name) == $v))'
+by ip '.sourceIPs[]?' '(.sourceIPs // []) | index($v) != null'
+by code '.responseStatus.code' '.responseStatus.code == ($v | tonumber)'
+# two at once: both must hold
+jq -c 'select(.verb == "create" and .objectRef.resource == "pods")' "$TMP/all.jsonl" | keys >"$TMP/want"
+"$CTRAIL_BIN" --data "$ALL" events --verb create --resource pods -o json | stored_keys >"$TMP/got"
+cmp -s "$TMP/want" "$TMP/got" || fail "--verb create --resource pods: $(wc -l <"$TMP/got"), want $(wc -l <"$TMP/want")"
+[ -s "$TMP/want" ] || fail "no pod creates in the fixtures"
+"$CTRAIL_BIN" --data "$ALL" events --code abc >/dev/null 2>&1 && fail "--code abc was taken"
 
 # --- per pod ----------------------------------------------------------------
 podsel='select(.objectRef.resource == "pods" and (.objectRef.namespace // "") != "")

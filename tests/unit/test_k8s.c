@@ -116,3 +116,146 @@ Test(k8s, no_links_without_a_pod_object)
     cr_expect_null(rec.facts);
     ct_record_release(&rec);
 }
+
+/* --- entity keys: posted when sealed, found by scans, old blocks too --- */
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "ctrail/store.h"
+
+static const char *const audit_lines[] = {
+    "{\"kind\":\"Event\",\"auditID\":\"k1\",\"stage\":\"ResponseComplete\",\"verb\":\"delete\","
+    "\"user\":{\"username\":\"system:admin\"},\"impersonatedUser\":{\"username\":\"bob\"},"
+    "\"sourceIPs\":[\"10.0.0.7\",\"192.168.1.2\"],\"responseStatus\":{\"code\":403},"
+    "\"stageTimestamp\":\"2024-01-01T00:00:01Z\",\"objectRef\":{\"resource\":\"secrets\","
+    "\"namespace\":\"kube-system\",\"name\":\"token\"}}",
+    "{\"kind\":\"Event\",\"auditID\":\"k2\",\"stage\":\"ResponseStarted\",\"verb\":\"create\","
+    "\"user\":{\"username\":\"alice\"},\"sourceIPs\":[\"10.0.0.8\"],"
+    "\"responseStatus\":{\"code\":101},\"stageTimestamp\":\"2024-01-01T00:00:02Z\","
+    "\"objectRef\":{\"resource\":\"pods\",\"namespace\":\"shop\",\"name\":\"web\","
+    "\"subresource\":\"exec\"}}",
+};
+
+typedef struct keyset {
+    char keys[32][64];
+    size_t n;
+} keyset;
+
+static void keep_key(void *ctx, const char *key, size_t len)
+{
+    keyset *k = ctx;
+
+    cr_assert_lt(k->n, 32);
+    snprintf(k->keys[k->n++], 64, "%.*s", (int)len, key);
+}
+
+static int has_key(const keyset *k, const char *key)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+Test(k8s, record_keys)
+{
+    keyset k = {0};
+    static const char *const want[] = {"u:bob",         "v:delete",   "r:secrets",
+                                       "n:kube-system", "o:token",    "a:10.0.0.7",
+                                       "a:192.168.1.2", "x:403"};
+
+    ct_ingest_record_keys(CT_SRC_K8S_AUDIT, audit_lines[0], strlen(audit_lines[0]), keep_key, &k);
+    cr_expect_eq(k.n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_expect(has_key(&k, want[i]), "no key %s", want[i]);
+    memset(&k, 0, sizeof(k));
+    ct_ingest_record_keys(CT_SRC_K8S_AUDIT, audit_lines[1], strlen(audit_lines[1]), keep_key, &k);
+    cr_expect(has_key(&k, "r:pods") && has_key(&k, "r:pods/exec") && has_key(&k, "o:web"));
+    memset(&k, 0, sizeof(k));
+    ct_ingest_record_keys(CT_SRC_DOCKER, audit_lines[0], strlen(audit_lines[0]), keep_key, &k);
+    cr_expect_eq(k.n, 0, "only audit events have further keys");
+    ct_ingest_record_keys(CT_SRC_K8S_AUDIT, "{not json", 9, keep_key, &k);
+    cr_expect_eq(k.n, 0);
+}
+
+static void store_lines(const char *dir, int with_keys, int64_t shift_s)
+{
+    ct_store_opts o;
+    ct_store *s = NULL;
+    ct_error err = {0};
+    ct_record recs[2] = {{0}};
+    ct_append_result res = {0};
+
+    ct_store_opts_init(&o);
+    o.dedup_key = ct_ingest_dedup_key;
+    o.record_keys = with_keys ? ct_ingest_record_keys : NULL;
+    cr_assert_eq(ct_store_open(dir, &o, &s, &err), CT_OK, "open: %s", err.msg);
+    for (int i = 0; i < 2; i++) {
+        json_t *obj = json_loads(audit_lines[i], 0, NULL);
+
+        cr_assert_eq(ct_k8s_audit_parse(obj, audit_lines[i], strlen(audit_lines[i]), &recs[i],
+                                        &err),
+                     CT_OK, "%s", err.msg);
+        json_decref(obj);
+        recs[i].ts_ns += shift_s * 1000000000LL;
+        free(recs[i].dedup); /* the shifted copies are new events */
+        recs[i].dedup = NULL;
+    }
+    cr_assert_eq(ct_store_append(s, recs, 2, &res, &err), CT_OK, "%s", err.msg);
+    cr_assert_eq(res.accepted, 2);
+    ct_record_release(&recs[0]);
+    ct_record_release(&recs[1]);
+    cr_assert_eq(ct_store_close(s, &err), CT_OK, "close (seals): %s", err.msg);
+}
+
+static ct_status count_rec(void *ctx, const ct_record *rec, ct_error *err)
+{
+    (void)rec;
+    (void)err;
+    (*(size_t *)ctx)++;
+    return CT_OK;
+}
+
+static size_t count(ct_store *s, const char *user, const char *const *keys, size_t n_keys)
+{
+    ct_filter f;
+    ct_error err = {0};
+    size_t n = 0;
+
+    ct_filter_init(&f);
+    f.user = user;
+    f.all_keys = keys;
+    f.n_all_keys = n_keys;
+    f.record_keys = ct_ingest_record_keys;
+    cr_assert_eq(ct_store_scan(s, &f, count_rec, &n, &err), CT_OK, "%s", err.msg);
+    return n;
+}
+
+Test(k8s, keys_found_in_new_and_old_blocks)
+{
+    char dir[] = "/tmp/ctrail-test-k8s-XXXXXX";
+    ct_store_opts o;
+    ct_store *s = NULL;
+    ct_error err = {0};
+    static const char *const del[] = {"v:delete"}, *const both[] = {"v:create", "r:pods/exec"},
+                             *const none[] = {"v:create", "x:403"}, *const ip[] = {"a:10.0.0.7"};
+    char cmd[64];
+
+    cr_assert_not_null(mkdtemp(dir));
+    store_lines(dir, 0, 0);   /* block 1: sealed without the keys posted */
+    store_lines(dir, 1, 100); /* block 2: with them */
+    ct_store_opts_init(&o);
+    o.read_only = 1;
+    cr_assert_eq(ct_store_open(dir, &o, &s, &err), CT_OK, "%s", err.msg);
+    cr_expect_eq(count(s, NULL, del, 1), 2, "v:delete in both blocks");
+    cr_expect_eq(count(s, NULL, both, 2), 2);
+    cr_expect_eq(count(s, NULL, none, 2), 0, "every key must hold");
+    cr_expect_eq(count(s, NULL, ip, 1), 2);
+    cr_expect_eq(count(s, "bob", NULL, 0), 2, "the impersonated user, old block too");
+    cr_expect_eq(count(s, "system:admin", NULL, 0), 2);
+    cr_expect_eq(count(s, "alice", del, 1), 0);
+    cr_assert_eq(ct_store_close(s, &err), CT_OK);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+}
