@@ -12,7 +12,9 @@
 #     time order with the kinds coloured as the legend says (lifecycle,
 #     inspect, exec), and a record's raw JSON, expanded, equal to what
 #     `ctrail timeline -o raw` prints;
-#   - the privileged filter leaves the privileged containers;
+#   - the privileged, id prefix, pod, image, time window and dead-only
+#     filters each leave the containers the CLI lists for them (a synthetic
+#     create event with the kubelet's pod labels is imported for the pod);
 #   - the server logged the page's requests under the token's name.
 # A screenshot is saved next to the binary (BUILD/web_page.png).
 #
@@ -65,6 +67,11 @@ set -- "$FX"/docker-events/captured-*.jsonl "$FX"/docker-events/moby-api-*.json*
     "$FX"/k8s-audit/gke-bridge/*.json \
     "$FX"/host-logs/syslog-files/*.log "$FX"/host-logs/auditd/*.log
 "$CTRAIL" --data "$DATA" import "$@" >/dev/null 2>"$TMP/import.err" || fail "import: $(tail -3 "$TMP/import.err")"
+# the demo data has no container in a pod: one create event with the kubelet's labels
+PODC=$(printf 'feed%060d' 1)
+printf '{"status":"create","id":"%s","from":"registry.k8s.io/pause:3.9","Type":"container","Action":"create","Actor":{"ID":"%s","Attributes":{"image":"registry.k8s.io/pause:3.9","io.kubernetes.pod.name":"web-7f9","io.kubernetes.pod.namespace":"prod","io.kubernetes.pod.uid":"0c0a8e3e-7b39-4d8e-9b6a-2f1d5a0e6c11","name":"k8s_POD_web-7f9_prod_0c0a8e3e-7b39-4d8e-9b6a-2f1d5a0e6c11_0"}},"scope":"local","time":1795588800,"timeNano":1795588800000000001}\n' \
+    "$PODC" "$PODC" | "$CTRAIL" --data "$DATA" import --source docker - >/dev/null 2>>"$TMP/import.err" ||
+    fail "import of the pod container: $(tail -3 "$TMP/import.err")"
 
 TOKEN=$("$CTRAIL" token-hash --new investigator read | head -n 1)
 printf '# web test\ninvestigator read %s\n' "$("$CTRAIL" token-hash "$TOKEN")" >"$TMP/tokens"
@@ -188,11 +195,49 @@ wd GET /screenshot | jq -r . | base64 -d >"$shot" || fail "screenshot"
 [ "$(head -c 8 "$shot" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "the screenshot is not a PNG"
 echo "screenshot: $shot ($(wc -c <"$shot") bytes)"
 
-# the privileged filter, then a pod's container
+# the privileged filter
 wd POST "/element/$(find '#f-q')/clear" >/dev/null
 js "const s = document.getElementById('f-priv'); s.value = 'true'; s.dispatchEvent(new Event('change')); return true;" >/dev/null
 n_priv=$("$CTRAIL" --data "$DATA" containers -o json | jq -s '[.[] | select(.privileged == true)] | length')
 expect_js "the privileged filter leaves $n_priv rows" "document.querySelectorAll('#containers tbody tr').length === $n_priv && Array.from(document.querySelectorAll('#containers tbody tr')).every(tr => tr.innerText.includes('priv'))"
+
+# the other filters: each leaves what the CLI (or the catalog) says it should
+setf() { # ID VALUE: as if typed (the page reloads the list on input/change)
+    js "const e = document.getElementById('$1'); e.value = $(jq -n --arg v "$2" '$v');
+        e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); return true;" >/dev/null
+}
+rows_are() { # N IDS-JSON-OR-EMPTY: the list holds N rows (and exactly these ids)
+    local cond="document.querySelectorAll('#containers tbody tr').length === $1"
+    [ -n "${2:-}" ] && cond="$cond && JSON.stringify(Array.from(document.querySelectorAll('#containers tbody tr')).map(tr => tr.dataset.id)) === '$2'"
+    echo "$cond"
+}
+cli_count() { "$CTRAIL" --data "$DATA" containers -o json "$@" | wc -l; }
+setf f-priv ''
+expect_js "all rows again without the privileged filter" "$(rows_are "$(cli_count)")"
+setf f-q "${MINER:0:8}"
+expect_js "an id prefix finds the miner" "$(rows_are 1 "[\"$MINER\"]")"
+setf f-q 'prod/web'
+expect_js "a pod's name finds its container" "$(rows_are 1 "[\"$PODC\"]")"
+setf f-q ''
+setf f-pod 'prod/web-7f9'
+expect_js "the pod filter" "$(rows_are 1 "[\"$PODC\"]")"
+js_true "document.querySelector('#containers tbody tr').innerText.includes('prod/web-7f9')" ||
+    fail "the row does not show its pod"
+setf f-pod ''
+n_img=$(cli_count --image 'localhost/*')
+[ "$n_img" -ge 5 ] || fail "the demo data has $n_img localhost/ containers"
+setf f-image 'localhost/*'
+expect_js "the image filter leaves $n_img rows" "$(rows_are "$n_img") && Array.from(document.querySelectorAll('#containers tbody tr')).every(tr => tr.innerText.includes('localhost/'))"
+setf f-image ''
+n_win=$(cli_count --since 2026-11-25T06:38:10Z --until 2026-11-25T06:38:20Z)
+[ "$n_win" -ge 2 ] && [ "$n_win" -lt "$(cli_count)" ] || fail "the time window holds $n_win containers"
+setf f-since 2026-11-25T06:38:10Z
+setf f-until 2026-11-25T06:38:20Z
+expect_js "the time window leaves $n_win rows" "$(rows_are "$n_win")"
+setf f-since ''
+setf f-until ''
+js "const c = document.getElementById('f-dead'); c.checked = true; c.dispatchEvent(new Event('change')); return true;" >/dev/null
+expect_js "dead only" "document.querySelectorAll('#containers tbody tr').length >= 5 && Array.from(document.querySelectorAll('#containers tbody tr')).every(tr => tr.classList.contains('dead')) && document.querySelectorAll('#containers tbody tr').length < $(cli_count)"
 
 grep -q "investigator GET /v1/containers/{ref}/timeline 200" "$SERVE_ERR" ||
     fail "the server did not log the page's timeline request with the token's name"
