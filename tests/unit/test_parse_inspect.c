@@ -245,6 +245,69 @@ Test(inspect, cap_add_labels_user)
     ct_record_release(&r);
 }
 
+/* The catalog facts the issue names beside mounts and capabilities: ports,
+ * restart count, host namespaces, read-only root fs, OOM. */
+Test(inspect, ports_restarts_namespaces_readonly_oom)
+{
+    ct_record r = {0};
+    json_t *d, *ports;
+    size_t len;
+    char *buf, *edited;
+    json_t *v;
+    ct_error err = {0};
+
+    inspect_file("docker-inspect/watchtower_container_net_supplier.json", 1, &r);
+    d = details_of(r.facts);
+    /* PortBindings is {}: the ports come from NetworkSettings.Ports */
+    ports = json_object_get(d, "ports");
+    cr_assert_eq(json_array_size(ports), 4);
+    expect_str(json_string_value(json_array_get(ports, 0)), "8000/tcp");
+    expect_str(json_string_value(json_array_get(ports, 2)), "8388/udp");
+    expect_str(json_string_value(json_object_get(d, "network_mode")), "wt-contnet_default");
+    expect_str(json_string_value(json_object_get(d, "ipc_mode")), "private");
+    cr_expect(json_is_false(json_object_get(d, "readonly_rootfs")));
+    cr_expect(json_is_false(json_object_get(d, "oom_killed")));
+    cr_expect_eq(json_integer_value(json_object_get(d, "restart_count")), 0);
+    json_decref(d);
+    ct_record_release(&r);
+
+    inspect_file("docker-inspect/moby-api-v1.24_container_inspect_example.json", 1, &r);
+    d = details_of(r.facts);
+    cr_expect_eq(json_integer_value(json_object_get(d, "restart_count")), 1);
+    expect_str(json_string_value(json_object_get(d, "network_mode")), "bridge");
+    json_decref(d);
+    ct_record_release(&r);
+
+    /* no fixture has a read-only root, an OOM kill or the host's network
+     * and IPC: the dockerd capture with those four fields changed */
+    buf = fixture_read("docker-inspect/captured-dockerd-20.10_exited-143.json", &len);
+    v = json_of(buf, len);
+    if (json_is_array(v)) {
+        json_t *one = json_incref(json_array_get(v, 0));
+
+        json_decref(v);
+        v = one;
+    }
+    cr_assert(json_is_object(v));
+    json_object_set_new(json_object_get(v, "HostConfig"), "ReadonlyRootfs", json_true());
+    json_object_set_new(json_object_get(v, "HostConfig"), "NetworkMode", json_string("host"));
+    json_object_set_new(json_object_get(v, "HostConfig"), "IpcMode", json_string("host"));
+    json_object_set_new(json_object_get(v, "State"), "OOMKilled", json_true());
+    edited = json_dumps(v, JSON_COMPACT);
+    cr_assert_not_null(edited);
+    cr_assert_eq(pu_inspect_parse_at(v, edited, strlen(edited), 1, &r, &err), CT_OK, "%s", err.msg);
+    d = details_of(r.facts);
+    cr_expect(json_is_true(json_object_get(d, "readonly_rootfs")));
+    cr_expect(json_is_true(json_object_get(d, "oom_killed")));
+    expect_str(json_string_value(json_object_get(d, "network_mode")), "host");
+    expect_str(json_string_value(json_object_get(d, "ipc_mode")), "host");
+    json_decref(d);
+    ct_record_release(&r);
+    free(edited);
+    json_decref(v);
+    free(buf);
+}
+
 Test(inspect, exec_inspect_object)
 {
     ct_record r = {0};
