@@ -155,6 +155,21 @@ static int docker_facts(ct_record *rec, const char *verb, const char *args,
                args != NULL && args[0] != '\0') {
         if ((f->details = details_str("last_exec", json_string(args))) == NULL)
             return -1;
+    } else if (strcmp(verb, "rename") == 0 && pu_str_nonempty(attrs, "oldName") != NULL) {
+        /* the new name is the record's; the old one is kept with the time it
+         * was left ({"former_names": {"web-1": "..."}}, merged by json_patch) */
+        const char *old = pu_str(attrs, "oldName");
+        char tb[CT_TIME_BUF];
+        json_t *m = json_object();
+
+        if (old[0] == '/')
+            old++;
+        if (m == NULL || json_object_set_new(m, old, json_string(ct_time_format(ts, tb))) != 0) {
+            json_decref(m);
+            return -1;
+        }
+        if ((f->details = details_str("former_names", m)) == NULL)
+            return -1;
     } else if (strcmp(verb, "kill") == 0 && pu_str_nonempty(attrs, "signal") != NULL) {
         f->details = details_str("last_signal", json_string(pu_str(attrs, "signal")));
         if (f->details == NULL)

@@ -280,6 +280,14 @@ else
     "$CTRAIL_BIN" --data "$shared" timeline "$cid" -o raw |
         grep -x -F -f "$tmp/want.raw" | sort | cmp -s - "$tmp/want.raw" ||
         fail "shared timeline does not hold each input line of $cid exactly once"
+    # renamed from web-1 to web-renamed: both names find it, the catalog keeps the old one
+    "$CTRAIL_BIN" --data "$tl" timeline web-1 -o raw | cmp -s - "$tmp/got.raw" ||
+        fail "timeline by the name before the rename differs"
+    "$CTRAIL_BIN" --data "$tl" timeline web-renamed -o raw | cmp -s - "$tmp/got.raw" ||
+        fail "timeline by the name after the rename differs"
+    "$CTRAIL_BIN" --data "$tl" containers -o json |
+        jq -se --arg c "$cid" 'any(.[]; .id == $c and .name == "web-renamed" and .details.former_names["web-1"] != null)' \
+            >/dev/null || fail "catalog: no rename of $cid from web-1 to web-renamed"
     echo "timeline of ${cid:0:12}: $n_want docker events, raw identical, in time order"
 fi
 

@@ -119,6 +119,24 @@ Test(docker_event, die_exit_codes_and_oom)
     ct_record_release(&r);
 }
 
+Test(docker_event, rename_keeps_the_former_name)
+{
+    ct_record r = {0};
+    json_t *d;
+
+    docker_line(LIFECYCLE, 23, &r); /* rename /web-1 -> web-renamed */
+    expect_str(r.kind, "container.rename");
+    expect_str(r.name, "web-renamed");
+    cr_assert_not_null(r.facts);
+    expect_str(r.facts->name, "web-renamed");
+    d = details_of(r.facts);
+    /* the name without its '/', with the time it was left */
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(d, "former_names"), "web-1")),
+                     "2026-11-25T06:38:07.394260110Z");
+    json_decref(d);
+    ct_record_release(&r);
+}
+
 Test(docker_event, image_event_takes_name_for_digest_actor)
 {
     ct_record r = {0};
