@@ -372,6 +372,23 @@ rc=$?
 [ $rc = 0 ] && [ "$(wc -l <"$TMP/follow2.out")" = 6 ] && grep -q "$ID6" "$TMP/follow2.out" ||
     fail "follow with limit=6: curl status $rc, $(wc -l <"$TMP/follow2.out") lines"
 
+# a container in a pod (the demo data has none): the containers route's pod filter and search
+PODC=$(printf 'feed%060d' 1)
+printf '{"status":"create","id":"%s","from":"registry.k8s.io/pause:3.9","Type":"container","Action":"create","Actor":{"ID":"%s","Attributes":{"image":"registry.k8s.io/pause:3.9","io.kubernetes.pod.name":"web-7f9","io.kubernetes.pod.namespace":"prod","io.kubernetes.pod.uid":"0c0a8e3e-7b39-4d8e-9b6a-2f1d5a0e6c11","name":"k8s_POD_web-7f9_prod_0c0a8e3e-7b39-4d8e-9b6a-2f1d5a0e6c11_0"}},"scope":"local","time":%d,"timeNano":%d000000001}\n' \
+    "$PODC" "$PODC" "$now" "$now" >"$TMP/evpod"
+req "$T_INGEST" POST /v1/import --data-binary @"$TMP/evpod"
+expect 200 - "import of a pod's container"
+req "$T_READ" GET "/v1/containers?pod=$(uri prod/web-7f9)"
+expect 200 - "containers by pod" &&
+    jq -e --arg id "$PODC" '.total == 1 and .items[0].id == $id and .items[0].namespace == "prod" and .items[0].pod == "web-7f9"' \
+        "$TMP/body" >/dev/null || fail "pod=prod/web-7f9: $(head -c 300 "$TMP/body")"
+[ "$(jq -c '[.items[].id]' "$TMP/body")" = "$(cli containers -o json --pod prod/web-7f9 | jq -sc '[.[].id]')" ] ||
+    fail "pod filter differs from ctrail containers --pod"
+req "$T_READ" GET "/v1/containers?q=$(uri prod/web)"
+jq -e --arg id "$PODC" '.total == 1 and .items[0].id == $id' "$TMP/body" >/dev/null ||
+    fail "q=prod/web (part of NAMESPACE/POD): $(head -c 300 "$TMP/body")"
+bad 400 bad_parameter "/v1/containers?pod=nopod" "a containers pod filter without a namespace"
+
 # --- request log and metrics ------------------------------------------------------
 req "$T_READ" GET /metrics
 expect 200 - metrics
