@@ -95,14 +95,18 @@ static const char events_help[] =
     "usage: ctrail events [--source S] [--kind K] [--container REF] [--pod NS/NAME]\n"
     "                     [--user U] [--host H] [--image I] [--since T] [--until T]\n"
     "                     [--verb V] [--resource R] [--namespace NS] [--object NAME]\n"
-    "                     [--ip ADDR] [--code N] [-n, --limit N] [-o, --output table|json|raw]\n"
+    "                     [--ip ADDR] [--code N] [--facility F] [--severity L] [--app A]\n"
+    "                     [-n, --limit N] [-o, --output table|json|raw]\n"
     "Records matching every given filter, in time order.  S is one of docker, inspect,\n"
     "k8s_audit, syslog, text, auditd, container_log.  K is a kind (container.start,\n"
     "\"create pods/exec\") or a prefix ending in '*' (container.*).\n"
     "Kubernetes audit events: --user matches the user or the user it impersonated;\n"
     "--verb (create, delete, ...), --resource (pods, or pods/exec), --namespace,\n"
     "--object (the object's name), --ip (a source IP) and --code (the response code)\n"
-    "select by the event's own fields.\n";
+    "select by the event's own fields.\n"
+    "Syslog messages: --facility (auth, daemon, local3, ... or 0-23), --severity (err,\n"
+    "warning, ... or 0-7) and --app (APP-NAME, or the TAG before [PID]); --host is\n"
+    "the message's host name (the sender's address when it has none).\n";
 
 enum { OUT_TABLE, OUT_JSON, OUT_RAW };
 
@@ -129,7 +133,7 @@ static const char containers_params[] = " since until pod image ";
 static const char timeline_params[] = " since until limit ";
 static const char events_params[] =
     " since until source kind container pod user host image verb resource namespace object ip code"
-    " limit ";
+    " facility severity app limit ";
 
 static int takes(const char *params, const char *name)
 {
@@ -156,6 +160,8 @@ static int parse_read_opts(ct_cli *cli, int argc, char **argv, const char *help,
         {"verb", required_argument, NULL, 'q'},   {"resource", required_argument, NULL, 'q'},
         {"namespace", required_argument, NULL, 'q'}, {"object", required_argument, NULL, 'q'},
         {"ip", required_argument, NULL, 'q'},     {"code", required_argument, NULL, 'q'},
+        {"facility", required_argument, NULL, 'q'}, {"severity", required_argument, NULL, 'q'},
+        {"app", required_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int64_t now = ct_time_now_ns();

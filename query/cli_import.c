@@ -153,6 +153,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     ct_store_opts_init(&so);
     so.dedup_key = ct_ingest_dedup_key;
     so.record_keys = ct_ingest_record_keys;
+    so.record_keys_version = CT_INGEST_RECORD_KEYS_VERSION;
     if (ct_store_open(cli->data_dir, &so, &ic->store, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
         free(ic);

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "ctrail/ingest.h"
 #include "ctrail/k8s.h"
 #include "ctrail/time.h"
 
@@ -117,6 +118,33 @@ static char *exec_command(const ct_record *rec)
     return cmd;
 }
 
+/* header bytes may be anything: json_stringn refuses invalid UTF-8 */
+static json_t *span_or_null(const ct_syslog_span *sp)
+{
+    json_t *v = sp->p != NULL ? json_stringn(sp->p, sp->len) : NULL;
+
+    return v != NULL ? v : json_null();
+}
+
+/* A syslog message's header fields beyond the envelope's host, read again
+ * from its raw bytes: facility, severity, app, pid, msgid. */
+static void syslog_fields(const ct_record *rec, json_t *o)
+{
+    ct_syslog_header h;
+    const char *fac, *sev;
+
+    if (rec->raw == NULL || ct_syslog_header_parse(rec->raw, rec->raw_len, &h, NULL) != CT_OK)
+        return;
+    fac = ct_syslog_facility_name(h.facility);
+    sev = ct_syslog_severity_name(h.severity);
+    json_object_set_new(o, "facility", str_or_null(fac));
+    json_object_set_new(o, "severity", str_or_null(sev));
+    json_object_set_new(o, "app", span_or_null(&h.app));
+    json_object_set_new(o, "pid", span_or_null(&h.pid));
+    if (h.msgid.p != NULL)
+        json_object_set_new(o, "msgid", span_or_null(&h.msgid));
+}
+
 static json_t *envelope(const ct_record *rec)
 {
     char ts[CT_TIME_BUF], its[CT_TIME_BUF];
@@ -136,6 +164,8 @@ static json_t *envelope(const ct_record *rec)
     json_object_set_new(o, "pod_uid", str_or_null(rec->pod_uid));
     json_object_set_new(o, "user", str_or_null(rec->user));
     json_object_set_new(o, "host", str_or_null(rec->host));
+    if (rec->source == CT_SRC_SYSLOG)
+        syslog_fields(rec, o);
     if (is_exec(rec)) {
         char *cmd = exec_command(rec);
 

@@ -83,6 +83,39 @@ static const char *or_null(const char *v)
     return v[0] != '\0' ? v : NULL;
 }
 
+/* facility= and severity= take syslog's names (auth, local3; err,
+ * warning), or their numbers, and keep the name. */
+static ct_status set_syslog_level(ct_query *q, const char *name, const char *value,
+                                  ct_error *err)
+{
+    int fac = name[0] == 'f';
+    int max = fac ? 23 : 7;
+    const char *(*to_name)(int) = fac ? ct_syslog_facility_name : ct_syslog_severity_name;
+    char *end;
+    long v;
+
+    if (value[0] == '\0') {
+        *(fac ? &q->facility : &q->severity) = NULL;
+        return CT_OK;
+    }
+    v = strtol(value, &end, 10);
+    if (*end == '\0' && end != value && v >= 0 && v <= max) {
+        *(fac ? &q->facility : &q->severity) = to_name((int)v);
+        return CT_OK;
+    }
+    for (int i = 0; i <= max; i++)
+        if (to_name(i) != NULL && strcmp(to_name(i), value) == 0) {
+            *(fac ? &q->facility : &q->severity) = to_name(i);
+            return CT_OK;
+        }
+    return ct_error_set(err, CT_ERR_INVALID, 0,
+                        fac ? "facility: unknown '%s' (a syslog facility: kern, user, daemon, auth, "
+                              "authpriv, cron, local0 to local7, ..., or 0-23)"
+                            : "severity: unknown '%s' (emerg, alert, crit, err, warning, notice, "
+                              "info, debug, or 0-7)",
+                        value);
+}
+
 ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t now_ns,
                        ct_error *err)
 {
@@ -135,6 +168,10 @@ ct_status ct_query_set(ct_query *q, const char *name, const char *value, int64_t
         q->object = or_null(value);
     else if (strcmp(name, "ip") == 0)
         q->ip = or_null(value);
+    else if (strcmp(name, "facility") == 0 || strcmp(name, "severity") == 0)
+        return set_syslog_level(q, name, value, err);
+    else if (strcmp(name, "app") == 0)
+        q->app = or_null(value);
     else if (strcmp(name, "code") == 0) {
         uint64_t code;
         ct_status rc = value[0] != '\0' ? parse_count("code", value, &code, err) : CT_OK;
@@ -157,11 +194,12 @@ static ct_status query_keys(ct_query *q, ct_error *err)
     const struct {
         char tag;
         const char *v;
-    } k[6] = {{'v', q->verb}, {'r', q->resource}, {'n', q->ns},
-              {'o', q->object}, {'a', q->ip},     {'x', q->code}};
+    } k[9] = {{'v', q->verb},     {'r', q->resource},     {'n', q->ns},
+              {'o', q->object},   {'a', q->ip},           {'x', q->code},
+              {'f', q->facility}, {'y', q->severity},     {'t', q->app}};
     size_t n = 0;
 
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 9; i++) {
         if (k[i].v == NULL)
             continue;
         size_t len = strlen(k[i].v) + 3;

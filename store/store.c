@@ -152,6 +152,33 @@ int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
     return n > 0 && have == (int64_t)n;
 }
 
+/* Blocks before meta extra_keys_block have no postings for (some of)
+ * record_keys' keys: it is set at the first writer open with record_keys,
+ * and moved to the next block when record_keys_version is newer than
+ * meta extra_keys_version (meta values are TEXT, compared as integers). */
+static ct_status extra_keys_from_here(ct_store *s, ct_error *err)
+{
+    char sql[512];
+
+    (void)snprintf(sql, sizeof(sql),
+                   "BEGIN IMMEDIATE;"
+                   "INSERT OR IGNORE INTO meta VALUES ('extra_keys_block',"
+                   " (SELECT coalesce(max(id), 0) + 1 FROM blocks));"
+                   "INSERT OR IGNORE INTO meta VALUES ('extra_keys_version', 1);"
+                   "UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM blocks)"
+                   " WHERE key = 'extra_keys_block' AND (SELECT CAST(value AS INTEGER) FROM meta"
+                   " WHERE key = 'extra_keys_version') < %d;"
+                   "UPDATE meta SET value = %d WHERE key = 'extra_keys_version'"
+                   " AND CAST(value AS INTEGER) < %d;"
+                   "COMMIT;",
+                   s->opts.record_keys_version, s->opts.record_keys_version,
+                   s->opts.record_keys_version);
+    if (ct_index_exec(s->db, sql, err) == CT_OK)
+        return CT_OK;
+    (void)ct_index_exec(s->db, "ROLLBACK", NULL);
+    return err != NULL ? err->code : CT_ERR_DB;
+}
+
 /* A whole block past the index that neither the journal nor the sealing
  * mark accounts for is not cut:
  * it is copied to segments/NAME.orphan-OFFSET first, as evidence (verify
@@ -323,12 +350,8 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
         rc = ct_index_open(path, s->read_only, &s->db, err);
     if (rc == CT_OK)
         rc = store_identity(s, err);
-    /* blocks before this one have no postings for record_keys' keys */
     if (rc == CT_OK && !s->read_only && s->opts.record_keys != NULL)
-        rc = ct_index_exec(s->db,
-                           "INSERT OR IGNORE INTO meta VALUES ('extra_keys_block',"
-                           " (SELECT coalesce(max(id), 0) + 1 FROM blocks))",
-                           err);
+        rc = extra_keys_from_here(s, err);
     if (rc == CT_OK)
         rc = ct_keys_load(s, !s->read_only, err);
     if (rc == CT_OK && !s->read_only) {

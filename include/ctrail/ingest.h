@@ -89,8 +89,11 @@ char *ct_ingest_dedup_key(ct_source source, const char *raw, size_t raw_len);
 /* The further entity keys of a stored record, recomputed from its source
  * and raw payload (for ct_store_opts.record_keys and ct_filter.record_keys):
  * an audit event's user it impersonated, verb, resource, namespace, object
- * name, source IPs and response code (ct_k8s_audit_keys); the other
- * sources have none. */
+ * name, source IPs and response code (ct_k8s_audit_keys); a syslog
+ * message's facility "f:auth", severity "y:err" and app "t:sshd"; the
+ * other sources have none.  CT_INGEST_RECORD_KEYS_VERSION goes up whenever
+ * a record gets keys it did not get before (ct_store_opts). */
+#define CT_INGEST_RECORD_KEYS_VERSION 2
 void ct_ingest_record_keys(ct_source source, const char *raw, size_t raw_len, ct_key_fn add,
                            void *ctx);
 

@@ -52,7 +52,7 @@ json_t *ct_container_to_json(const ct_container *c);
 /* The parameter names, as the CLI's --NAME options and the API's ?NAME=. */
 #define CT_QUERY_PARAMS                                                                        \
     "since, until, source, kind, container, pod, user, host, image, verb, resource, namespace, " \
-    "object, ip, code, limit"
+    "object, ip, code, facility, severity, app, limit"
 
 typedef struct ct_query {
     ct_filter f;           /* since, until, source, kind, user, host, image, limit; the
@@ -65,11 +65,14 @@ typedef struct ct_query {
      * (ct_k8s_audit_keys): verb, resource ("pods" or "pods/exec"),
      * namespace, object name, source ip, response code */
     const char *verb, *resource, *ns, *object, *ip, *code;
+    /* borrowed or NULL: syslog filters, entity keys too: facility and
+     * severity by name ("auth", "err"), app (APP-NAME or TAG) */
+    const char *facility, *severity, *app;
     /* filled by ct_query_resolve, owned */
     ct_target target;      /* a timeline's subject (n_keys 0 for events) */
     char *container_id;    /* container= resolved to a full id */
     char *pod_buf;         /* "NAMESPACE\0NAME" behind f.pod_ns / f.pod_name */
-    char *keys[6];         /* "v:create", ... behind f.all_keys */
+    char *keys[9];         /* "v:create", "y:err", ... behind f.all_keys */
 } ct_query;
 
 void ct_query_init(ct_query *q);

@@ -46,6 +46,11 @@ typedef struct ct_store_opts {
      * Blocks sealed before a writer first had it are scanned whole for such
      * keys (meta extra_keys_block). */
     ct_record_keys_fn record_keys;
+    /* Which keys record_keys gives (CT_INGEST_RECORD_KEYS_VERSION).  A
+     * writer with a newer version than the store has seen moves
+     * extra_keys_block on, so the blocks posted with fewer keys are read
+     * whole by the scans that look for one. */
+    int record_keys_version;
 } ct_store_opts;
 
 /* Fill opts with the defaults. */

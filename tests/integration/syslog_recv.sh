@@ -157,6 +157,20 @@ n=$(events --host testhost-a | jq -r .raw)
     fail "events --source syslog --host testhost-a: '$n'"
 [ "$(events --host testhost-a | jq -r .ts)" = 2026-11-25T06:24:27.500000000Z ] ||
     fail "the message's own time is not its ts"
+# facility, severity, app, pid and msgid: fields of -o json, and filters
+j=$(events --facility local3 --severity warning --app ctrailtest | jq -c 'select(.raw | contains("tok-udp5424"))')
+[ "$(jq -r '[.facility, .severity, .app, .msgid] | join(" ")' <<<"$j")" = "local3 warning ctrailtest MID1" ] ||
+    fail "--facility local3 --severity warning --app ctrailtest: the 5424 message's fields: $j"
+[ "$(events --severity err | jq -r 'select(.raw | contains("tok-")) | .raw' | grep -c tok-tcplf)" = 1 ] ||
+    fail "--severity err does not find the daemon.err message"
+[ "$(events --severity 3 --facility daemon | jq -r '.severity + "." + .facility' | sort -u)" = "err.daemon" ] ||
+    fail "--severity 3 --facility daemon selects other messages"
+[ "$(events --host testhost-a | jq -r '.app + " " + .pid')" = "app 77" ] ||
+    fail "app and pid of the testhost-a message"
+[ -z "$(events --facility local3 --app no-such-app)" ] || fail "--app no-such-app matches messages"
+"$CTRAIL" --data "$DATA" events --severity loud > /dev/null 2> "$TMP/sev.err" &&
+    fail "--severity loud is accepted"
+grep -q "severity: unknown 'loud'" "$TMP/sev.err" || fail "--severity loud: $(cat "$TMP/sev.err")"
 
 # ---- rsyslog relaying to ctrail (octet-counted, over TCP) ----
 RS=$TMP/rsyslog
