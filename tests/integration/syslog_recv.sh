@@ -23,67 +23,33 @@
 #
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "syslog_recv: $*"; }
+need_ctrail
+need_fixtures
+need_tools -h "scripts/install-deps test" logger rsyslogd curl jq python3 base64
 
-CTRAIL=${CTRAIL_BIN:-}
-FX=${CTRAIL_FIXTURES:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$FX" ] && [ -d "$FX" ] || skip "CTRAIL_FIXTURES is not a directory"
-for tool in logger rsyslogd curl jq python3 base64; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/install-deps test)"
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-syslog.XXXXXX") || die "mktemp"
-PIDS=""
-cleanup() {
-    exec 4>&- 2>/dev/null
-    for p in $PIDS; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
+make_tmp syslog
+cleanup_first() { exec 4>&- 2>/dev/null; }
 
 DATA=$TMP/data
-OUT=$TMP/serve.out
-SLOG=$TMP/serve.log
 "$CTRAIL" --data "$DATA" import "$FX/docker-events/captured-dockerd-20.10_lifecycle.jsonl" \
     >/dev/null || die "import of the docker events fixture failed"
 CID=$("$CTRAIL" --data "$DATA" containers -o json | jq -r '.id' | head -n 1)
 [ ${#CID} = 64 ] || die "no container in the catalog after the import: '$CID'"
 SHORT=${CID:0:12}
 
-"$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 --syslog-udp 127.0.0.1:0 \
+# the last line serve prints: every receiver is up
+SERVE_READY="syslog unix (stream)" serve_start serve "$DATA" --syslog-udp 127.0.0.1:0 \
     --syslog-tcp 127.0.0.1:0 --syslog-unix "$TMP/log.sock" \
-    --syslog-unix "stream:$TMP/stream.sock" >"$OUT" 2>"$SLOG" &
-SPID=$!
-PIDS="$PIDS $SPID"
-wait_until 20 grep -qs "syslog unix (stream)" "$OUT" || die "serve did not start: $(cat "$SLOG")"
-URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$OUT")
+    --syslog-unix "stream:$TMP/stream.sock"
+OUT=$TMP/serve.out
 UDP=$(sed -n 's/^ctrail: syslog udp on 127.0.0.1:\([0-9]*\)$/\1/p' "$OUT")
 TCP=$(sed -n 's/^ctrail: syslog tcp on 127.0.0.1:\([0-9]*\)$/\1/p' "$OUT")
 [ -n "$URL" ] && [ -n "$UDP" ] && [ -n "$TCP" ] || die "cannot read the addresses: $(cat "$OUT")"
 note "serve at $URL, udp $UDP, tcp $TCP"
 
-metric() { # NAME{LABELS} -> value (0 when absent)
-    curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
-}
 events() { "$CTRAIL" --data "$DATA" events -o json --source syslog "$@"; }
 # count_raw TOKEN: records whose raw holds TOKEN (jq sees raw as a string)
 count_raw() { events | jq -r --arg t "$1" 'select(.raw | contains($t)) | .kind' | wc -l; }
@@ -186,7 +152,7 @@ EOF
 rsyslogd -N1 -f "$RS/rsyslog.conf" >"$RS/check.log" 2>&1 || die "rsyslog config: $(cat "$RS/check.log")"
 rsyslogd -n -f "$RS/rsyslog.conf" -i "$RS/rsyslogd.pid" >"$RS/out.log" 2>&1 &
 RPID=$!
-PIDS="$RPID $PIDS"
+track "$RPID"
 wait_until 10 test -S "$RS/in.sock" || die "rsyslogd did not start: $(cat "$RS/out.log")"
 before=$(received)
 for i in $(seq 1 50); do
@@ -195,7 +161,7 @@ done
 wait_until 15 test "$(count_raw tok-rsyslog-50)" = 1 || fail "rsyslog: the last line did not arrive"
 kill -TERM "$RPID"
 wait "$RPID" 2>/dev/null
-PIDS=${PIDS/$RPID/}
+untrack "$RPID"
 for i in $(seq 1 50); do
     expect_once "tok-rsyslog-$i " "rsyslog"
 done
@@ -290,7 +256,7 @@ s.recv(1)  # until serve closes it
 EOF
 wait "$SPID"
 rc=$?
-PIDS=${PIDS/$SPID/}
+untrack "$SPID"
 [ $rc = 0 ] || fail "serve exited with $rc: $(tail -3 "$SLOG")"
 exec 4>&-
 n=$(events | grep -c 'tok-stop-')
