@@ -17,39 +17,13 @@
 #
 # Environment: CTRAIL_BIN.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "tail_bad_input: $*"; }
-
-CTRAIL=${CTRAIL_BIN:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-for tool in jq curl head od; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-tailbad.XXXXXX") || die "mktemp"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
+need_ctrail
+need_tools jq curl head od
+make_tmp tailbad
+POLL=0.2
 
 D=$TMP/logs
 DATA=$TMP/data
@@ -67,14 +41,9 @@ BAD=$D/bad.log
 printf 'swap 1\n' >"$D/swap.log"
 ln -s loop.log "$D/loop.log" # a symlink to itself: ELOOP
 
-"$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 \
+serve_start serve "$DATA" \
     --tail "$BAD" --tail "$D/swap.log" --tail "$D/loop.log" --tail "$D/locked.log" \
-    --tail "$D/partial.log" \
-    >"$TMP/serve.out" 2>"$TMP/serve.log" &
-SPID=$!
-PIDS="$PIDS $SPID"
-wait_until 20 grep -qs "listening on" "$TMP/serve.out" || die "serve did not start: $(cat "$TMP/serve.log")"
-URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
+    --tail "$D/partial.log"
 
 events() { "$CTRAIL" --data "$DATA" events -o json --source text; }
 has_raw() { [ "$(events | jq -s --arg r "$1" 'any(.[]; .raw == $r)')" = true ]; }
@@ -146,8 +115,7 @@ printf 'after 2\n' >>"$BAD"
 wait_until 10 has_raw "after 2" || fail "lines after the bad ones are not stored"
 alive || fail "serve is not answering"
 for r in "before 1" "after 1" "swap 1"; do has_raw "$r" || fail "'$r' was lost"; done
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $?"
+serve_stop
 [ "$(events | jq -s 'map(select(.raw == "after 2")) | length')" -eq 1 ] || fail "'after 2' not stored once"
 
 [ "$FAILS" -eq 0 ] || { echo "tail_bad_input: $FAILS failure(s)"; exit 1; }

@@ -19,50 +19,14 @@
 #
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "tail_fixtures: $*"; }
-
-CTRAIL=${CTRAIL_BIN:-}
-FX=${CTRAIL_FIXTURES:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$FX" ] && [ -d "$FX/host-logs" ] || skip "CTRAIL_FIXTURES has no host-logs"
-command -v jq >/dev/null || skip "jq is not installed"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-tailfx.XXXXXX") || die "mktemp"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
-
-serve_start() { # NAME DATA ARGS...: sets SPID
-    local name=$1 data=$2
-    shift 2
-    "$CTRAIL" --data "$data" serve --no-docker --listen 127.0.0.1:0 "$@" \
-        >"$TMP/$name.out" 2>"$TMP/$name.log" &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    wait_until 20 grep -qs "listening on" "$TMP/$name.out" ||
-        die "$name: serve did not start: $(cat "$TMP/$name.log")"
-}
+need_ctrail
+need_fixtures host-logs "CTRAIL_FIXTURES has no host-logs"
+need_tools jq
+make_tmp tailfx
+POLL=0.2
 
 # ---- every fixture: tail vs import ----
 FILES=$TMP/files WIRE=$TMP/wire
@@ -91,8 +55,7 @@ settle() { # DATA
 }
 serve_start fx "$TMP/tail" --tail "$FILES/*" --tail "$WIRE/*"
 settle "$TMP/tail" || fail "the tail did not settle"
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $?"
+serve_stop
 
 "$CTRAIL" --data "$TMP/imp" import "$FILES"/* >/dev/null 2>"$TMP/imp.err"
 recs() { # DATA
@@ -148,8 +111,7 @@ want=$(grep -c '^{' "$FX/host-logs/container-json/beats_docker_corrupted.log")
 tl() { "$CTRAIL" --data "$TMP/clog" timeline "$1" -o json 2>/dev/null; }
 keyed() { [ "$(tl "$CID" | jq -s '[.[] | select(.source == "container_log")] | length')" -ge "$want" ]; }
 wait_until 15 keyed || fail "json-file: timeline $CID shows $(tl "$CID" | wc -l) records, want $want"
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $?"
+serve_stop
 got=$(tl "$CID" | jq -s "[.[] | select(.container == \"$CID\" and .kind == \"container_log.stdout\")] | length")
 [ "$got" -eq "$want" ] || fail "json-file: $got stdout records keyed to the container, want $want"
 short=$(tl "${CID:0:12}" | jq -s length)

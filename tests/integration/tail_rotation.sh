@@ -23,52 +23,12 @@
 #
 # Environment: CTRAIL_BIN.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "tail_rotation: $*"; }
-
-CTRAIL=${CTRAIL_BIN:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-for tool in jq sort comm; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-tail.XXXXXX") || die "mktemp"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do
-        kill -CONT "$p" 2>/dev/null
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
-
-# serve_start NAME DATA [ARGS...]: sets SPID; the log goes to $TMP/NAME.log
-serve_start() {
-    local name=$1 data=$2
-    shift 2
-    "$CTRAIL" --data "$data" serve --no-docker --listen 127.0.0.1:0 "$@" \
-        >"$TMP/$name.out" 2>"$TMP/$name.log" &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    wait_until 20 grep -qs "listening on" "$TMP/$name.out" ||
-        die "$name: serve did not start: $(cat "$TMP/$name.log")"
-}
+need_ctrail
+need_tools jq sort comm
+make_tmp tail
 
 stored_numbers() { # DATA -> sorted numbers of the stored writer lines
     "$CTRAIL" --data "$1" events -o json --source text |
@@ -91,7 +51,7 @@ mkdir -p "$LOGDIR"
     echo "$i" >"$TMP/last"
 ) &
 WPID=$!
-PIDS="$PIDS $WPID"
+track "$WPID"
 wait_until 5 test -s "$LOG" || die "the writer did not start"
 
 serve_start s1 "$DATA" --tail "$LOG"
@@ -108,8 +68,7 @@ kill -CONT "$WPID"
 sleep 2
 
 note "SIGTERM, rotation while stopped, start again"
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $? on SIGTERM"
+serve_stop
 sleep 0.7
 mv "$LOG" "$LOG.3"
 sleep 0.7
@@ -119,19 +78,20 @@ sleep 2
 note "SIGKILL, start again"
 kill -KILL "$SPID"
 wait "$SPID" 2>/dev/null
+untrack "$SPID"
 sleep 0.5
 serve_start s3 "$DATA" --tail "$LOG"
 sleep 1.5
 
 touch "$TMP/stop"
 wait "$WPID"
+untrack "$WPID"
 LAST=$(cat "$TMP/last")
 note "the writer wrote $LAST lines"
 [ "$LAST" -gt 100 ] || fail "the writer wrote only $LAST lines"
 all_stored() { [ "$(stored_numbers "$DATA" | wc -l)" -ge "$LAST" ]; }
 wait_until 20 all_stored || fail "not every line arrived in 20 s"
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $? on SIGTERM"
+serve_stop
 
 stored_numbers "$DATA" >"$TMP/stored"
 seq 1 "$LAST" | sort >"$TMP/written"
@@ -170,8 +130,7 @@ sleep 3
 printf 'again %d\n' 1 2 >"$GD/b.log"
 glob_again() { [ "$("$CTRAIL" --data "$TMP/gdata" events -o json --source text | jq -s length)" -ge 12 ]; }
 wait_until 10 glob_again || fail "glob: the file created again was not read in 10 s"
-kill -TERM "$SPID"
-wait "$SPID" || fail "glob serve exited with status $?"
+serve_stop
 GOT=$("$CTRAIL" --data "$TMP/gdata" events -o json --source text | jq -r .raw | sort | tr '\n' ,)
 [ "$GOT" = "again 1,again 2,early 1,early 2,early 3,late 1,late 2,late 3,late 4,late 5,moved in 1,moved in 2," ] ||
     fail "glob: stored '$GOT'"
