@@ -30,34 +30,18 @@
 # Knobs: CTRAIL_CLI_RECORDS (default 200000), CTRAIL_CLI_WATCH_SECONDS (40).
 # Exit: 0 pass, 1 fail (every failed check is listed), 77 skip.
 set -u
-export LC_ALL=C
-
-skip() { echo "SKIP: $*"; exit 77; }
-FAILS=0
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 CHECKS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
 
-CTRAIL=${CTRAIL_BIN:-}
-GEN=${CTRAIL_GEN:-}
-FIX=${CTRAIL_FIXTURES:-}
+need_ctrail
+need_gen
+need_fixtures
 SRC=${CTRAIL_SOURCE_DIR:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$GEN" ] && [ -x "$GEN" ] || skip "CTRAIL_GEN is not set to ctrail-gen"
-[ -n "$FIX" ] && [ -d "$FIX" ] || skip "CTRAIL_FIXTURES is not a directory"
-command -v jq >/dev/null || skip "jq is not installed"
+need_tools jq
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-cli.XXXXXX") || die "mktemp"
+make_tmp cli
 IPID=""
-cleanup() {
-    if [ -n "$IPID" ]; then
-        kill -KILL "$IPID" 2>/dev/null
-        wait "$IPID" 2>/dev/null
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 unset CTRAIL_DATA
 
 # run ARGS...: run ctrail with stdin from /dev/null; sets RC, OUT, ERR (files)
@@ -84,8 +68,8 @@ expect_error() {
 
 # ---- a store of every fixture, plus two containers sharing an id prefix ----
 S=$TMP/store
-mapfile -t files < <(find "$FIX" -type f ! -name '*.md' | sort)
-[ ${#files[@]} -gt 20 ] || skip "too few fixtures in $FIX"
+mapfile -t files < <(find "$FX" -type f ! -name '*.md' | sort)
+[ ${#files[@]} -gt 20 ] || skip "too few fixtures in $FX"
 ID1=abcd1111$(printf '%056d' 1)
 ID2=abcd2222$(printf '%056d' 2)
 # created at 2026-01-01T00:00:00Z, started a second later
@@ -262,7 +246,7 @@ CHECKS=$((CHECKS + 1))
     fail "containers -o json: exit $RC, or lines that do not parse or lack an id"
 # docker events: the original bytes with -o raw, the same JSON in .raw
 E=$TMP/one
-f=$FIX/docker-events/captured-dockerd-20.10_lifecycle.jsonl
+f=$FX/docker-events/captured-dockerd-20.10_lifecycle.jsonl
 run --data "$E" import "$f"
 [ "$RC" -eq 0 ] || fail "importing $f: exit $RC: $(cat "$ERR")"
 run --data "$E" events -o raw
@@ -281,10 +265,11 @@ cmp -s "$TMP/json.raw" "$TMP/in.json" || fail "-o json .raw is not the imported 
 RECORDS=${CTRAIL_CLI_RECORDS:-200000}
 WATCH=${CTRAIL_CLI_WATCH_SECONDS:-40}
 W=$TMP/live
-"$GEN" --records "$RECORDS" --fixtures "$FIX" > "$TMP/big.jsonl" 2> "$TMP/gen.err" ||
+"$GEN" --records "$RECORDS" --fixtures "$FX" > "$TMP/big.jsonl" 2> "$TMP/gen.err" ||
     die "ctrail-gen: $(cat "$TMP/gen.err")"
 "$CTRAIL" --data "$W" import "$TMP/big.jsonl" > "$TMP/import.out" 2> "$TMP/import.err" &
 IPID=$!
+track "$IPID" KILL
 t0=$SECONDS
 while [ ! -e "$W/index.db" ] || ! "$CTRAIL" --data "$W" verify > /dev/null 2>&1; do
     kill -0 "$IPID" 2>/dev/null || break
@@ -336,6 +321,7 @@ else
     wait "$IPID"
     import_rc=$?
 fi
+untrack "$IPID"
 IPID=""
 [ -z "$import_rc" ] || [ "$import_rc" -eq 0 ] ||
     fail "the import beside the readers exited $import_rc: $(tail -3 "$TMP/import.err")"

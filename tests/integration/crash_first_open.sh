@@ -14,20 +14,13 @@
 #
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-fail() { echo "FAIL: $*" >&2; FAILED=1; }
-skip() { echo "SKIP: $*"; exit 77; }
+need_ctrail
+need_writer
 
-CTRAIL=${CTRAIL_BIN:-}
-WRITER=${CTRAIL_CRASH_WRITER:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$WRITER" ] && [ -x "$WRITER" ] || skip "CTRAIL_CRASH_WRITER is not set to tests/tools/crash_writer"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-firstopen.XXXXXX") || { echo "FAIL: mktemp" >&2; exit 1; }
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-FAILED=0
+make_tmp firstopen
 N_STATES=0
 
 # state NAME SETUP: SETUP runs in the keys/ directory of a fresh store.
@@ -74,6 +67,6 @@ if [ -s "$d/keys/store.key" ]; then
         fail "verify (a reader) fails once store.key is gone: $out"
 fi
 
-[ $FAILED -eq 0 ] || exit 1
+[ "$FAILS" -eq 0 ] || exit 1
 echo "PASS"
 exit 0

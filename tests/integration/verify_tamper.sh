@@ -26,42 +26,30 @@
 #
 # Exit: 0 pass, 1 fail (every failed check is listed), 77 skip.
 set -u
-export LC_ALL=C
-
-skip() { echo "SKIP: $*"; exit 77; }
-FAILS=0
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 CHECKS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
 
-CTRAIL=${CTRAIL_BIN:-}
-WRITER=${CTRAIL_CRASH_WRITER:-}
-GEN=${CTRAIL_GEN:-}
-FIX=${CTRAIL_FIXTURES:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$WRITER" ] && [ -x "$WRITER" ] || skip "CTRAIL_CRASH_WRITER is not set to tests/tools/crash_writer"
-[ -n "$GEN" ] && [ -x "$GEN" ] || skip "CTRAIL_GEN is not set to ctrail-gen"
-[ -n "$FIX" ] && [ -d "$FIX" ] || skip "CTRAIL_FIXTURES is not a directory"
-for tool in sqlite3 od dd cmp truncate; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+need_ctrail
+need_writer
+need_gen
+need_fixtures
+need_tools sqlite3 od dd cmp truncate
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-tamper.XXXXXX") || die "mktemp"
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+make_tmp tamper
 
 # ---- the store ----
 P=$TMP/pristine
-mapfile -t files < <(find "$FIX" -type f ! -name '*.md' | sort)
-[ ${#files[@]} -gt 20 ] || skip "too few fixtures in $FIX"
+mapfile -t files < <(find "$FX" -type f ! -name '*.md' | sort)
+[ ${#files[@]} -gt 20 ] || skip "too few fixtures in $FX"
 "$WRITER" --data "$P" --block-bytes 16384 --segment-bytes 32768 --import "${files[@]}" \
     > "$TMP/import.out" 2> "$TMP/import.err" || die "importing the fixtures: $(cat "$TMP/import.err")"
-"$CTRAIL" --data "$P" import "$FIX"/docker-events/* > "$TMP/again.out" 2> /dev/null
+"$CTRAIL" --data "$P" import "$FX"/docker-events/* > "$TMP/again.out" 2> /dev/null
 rc=$?
 [ $rc -eq 0 ] || [ $rc -eq 3 ] || die "ctrail import of the docker fixtures again exited $rc"
 stored_again=$(awk '{ s += $2 } END { print s + 0 }' "$TMP/again.out")
 [ "$stored_again" -eq 0 ] || fail "importing the docker event fixtures again stored $stored_again records"
-"$GEN" --records 2000 --fixtures "$FIX" > "$TMP/gen.jsonl" || die "ctrail-gen"
+"$GEN" --records 2000 --fixtures "$FX" > "$TMP/gen.jsonl" || die "ctrail-gen"
 "$CTRAIL" --data "$P" import "$TMP/gen.jsonl" > /dev/null 2> "$TMP/gen.err" ||
     die "ctrail import of generated records: $(cat "$TMP/gen.err")"
 out=$("$CTRAIL" --data "$P" verify 2>&1) || die "verify fails on the untouched store: $out"
