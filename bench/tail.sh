@@ -19,6 +19,8 @@
 # env: CTRAIL_BIN (default build/ctrail)
 set -eu
 export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 N=1000000 OUT=
 while [ $# -gt 0 ]; do
@@ -28,50 +30,15 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--lines N] [--out DIR]" >&2; exit 2 ;;
     esac
 done
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CTRAIL=${CTRAIL_BIN:-$ROOT/build/ctrail}
-OUT=${OUT:-$ROOT/bench/out/tail}
-for t in python3 curl zstd du; do
-    command -v "$t" >/dev/null || { echo "tail.sh: $t is missing (scripts/install-deps bench)" >&2; exit 1; }
-done
-[ -x "$CTRAIL" ] || { echo "tail.sh: no ctrail binary at $CTRAIL" >&2; exit 1; }
-rm -rf "$OUT"
+bench_init tail.sh bench/out/tail python3 curl zstd du
 mkdir -p "$OUT/logs"
-SPID=
-trap '[ -n "$SPID" ] && kill -TERM $SPID 2>/dev/null; wait 2>/dev/null || true' EXIT
-
-python3 - "$ROOT/tests/fixtures/host-logs/syslog-files" "$N" "$OUT/lines.txt" <<'EOF'
-import os, random, re, sys, time
-src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-body = []
-for f in sorted(os.listdir(src)):
-    for line in open(os.path.join(src, f), encoding="utf-8", errors="surrogateescape"):
-        m = re.match(r"^(?:\w{3} +\d+ [\d:]{8}|\S+T\S+) +\S+ +(.*)$", line.rstrip("\n"))
-        if m and m.group(1).strip():
-            body.append(m.group(1))
-rnd = random.Random(42)
-cids = ["%064x" % rnd.getrandbits(256) for _ in range(200)]
-t0 = 1795500000.0
-with open(out, "w", encoding="utf-8", errors="surrogateescape") as w:
-    for i in range(n):
-        b = body[i % len(body)]
-        b = re.sub(r"\[\d+\]", "[%d]" % (1000 + i % 30000), b, count=1)
-        if i % 10 == 0:
-            b += " cgroup=/system.slice/docker-%s.scope" % cids[i % len(cids)]
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0 + i / 1000.0))
-        w.write("%s.%03d+00:00 host%02d %s\n" % (ts, i % 1000, i % 50, b))
-EOF
+syslog_lines "$N" "$OUT/lines.txt" file
 BYTES=$(wc -c <"$OUT/lines.txt")
 echo "tail.sh: $N lines, $BYTES bytes ($((BYTES / N)) per line)"
 
 LOG=$OUT/logs/syslog
 : >"$LOG"
-"$CTRAIL" --data "$OUT/data" serve --no-docker --listen 127.0.0.1:0 --tail "$LOG" \
-    >"$OUT/serve.out" 2>"$OUT/serve.log" &
-SPID=$!
-for _ in $(seq 100); do grep -qs "listening on" "$OUT/serve.out" && break; sleep 0.1; done
-URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$OUT/serve.out")
-[ -n "$URL" ] || { echo "tail.sh: serve did not start: $(cat "$OUT/serve.log")" >&2; exit 1; }
+serve_start "$OUT/data" "listening on" --tail "$LOG"
 
 python3 - "$OUT/lines.txt" "$LOG" "$N" "$URL/metrics" <<'EOF'
 import os, re, sys, time, urllib.request
@@ -106,9 +73,7 @@ dt = time.monotonic() - t0
 print("tail.sh: written in %.2f s; all %d lines durable after %.2f s: %.0f lines/s, %.1f MB/s"
       % (t_written, n, dt, n / dt, len(data) / dt / 1e6))
 EOF
-kill -TERM "$SPID"
-wait "$SPID" || { echo "tail.sh: serve exited with status $?" >&2; exit 1; }
-SPID=
+serve_stop
 STORED=$("$CTRAIL" --data "$OUT/data" stats 2>/dev/null | sed -n 's/^records *\([0-9]*\).*/\1/p' || true)
 DISK=$(du -sb "$OUT/data" | cut -f1)
 zstd -q -3 -T1 -f -o "$OUT/lines.txt.zst" "$OUT/lines.txt"
