@@ -23,51 +23,19 @@
 #
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "k8s_audit_log: $*"; }
-
-CTRAIL=${CTRAIL_BIN:-}
-FX=${CTRAIL_FIXTURES:-}
+need_ctrail
 N=${CTRAIL_K8S_LOG_LINES:-1500}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -f "$FX/k8s-audit/audit2rbac_demo.log" ] || skip "no k8s-audit fixtures"
-for tool in jq curl; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+[ -f "${CTRAIL_FIXTURES:-}/k8s-audit/audit2rbac_demo.log" ] || skip "no k8s-audit fixtures"
+FX=$CTRAIL_FIXTURES
+need_tools jq curl
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-k8s-log.XXXXXX") || die "mktemp"
-SPID="" WPID=""
-cleanup() {
-    [ -n "$WPID" ] && kill -CONT "$WPID" 2>/dev/null && kill "$WPID" 2>/dev/null
-    [ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
+make_tmp k8s-log
 
 DATA=$TMP/data LOG=$TMP/logs/audit.log
 mkdir "$TMP/logs"
-serve_start() {
-    : >"$TMP/serve.out"
-    "$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 --k8s-audit-log "$LOG" \
-        >"$TMP/serve.out" 2>>"$TMP/serve.log" &
-    SPID=$!
-    wait_until 20 grep -qs "listening on" "$TMP/serve.out" || die "serve did not start: $(tail -5 "$TMP/serve.log")"
-    URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
-}
 stored_count() { "$CTRAIL" --data "$DATA" events --source k8s_audit -o json 2>/dev/null | wc -l; }
 stored_at_least() { [ "$(stored_count)" -ge "$1" ]; }
 
@@ -103,10 +71,11 @@ written() { # the writer rewrites the file: it may be seen empty
 }
 written_at_least() { [ "$(written)" -ge "$1" ]; }
 
-serve_start
+serve_start serve "$DATA" --k8s-audit-log "$LOG"
 echo 0 >"$TMP/written"
 writer &
 WPID=$!
+track "$WPID"
 
 # 1. rename rotation; the writer keeps writing into the renamed file
 wait_until 60 written_at_least $((N / 6)) || die "the writer is stuck at $(written)"
@@ -127,20 +96,20 @@ note "truncated after line $w"
 
 # 3. SIGTERM while the writer writes, then SIGKILL
 wait_until 60 written_at_least $((N / 2)) || die "the writer is stuck at $(written)"
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $? on SIGTERM"
+serve_stop
 sleep 0.5
-serve_start
+serve_start serve "$DATA" --k8s-audit-log "$LOG"
 note "SIGTERM restart at about line $(written)"
 wait_until 60 written_at_least $((N * 3 / 4)) || die "the writer is stuck at $(written)"
 kill -KILL "$SPID"
 wait "$SPID" 2>/dev/null
+untrack "$SPID"
 sleep 0.3
-serve_start
+serve_start serve "$DATA" --k8s-audit-log "$LOG"
 note "SIGKILL restart at about line $(written)"
 
 wait "$WPID"
-WPID=""
+untrack "$WPID"
 [ "$(written)" = "$N" ] || fail "the writer wrote $(written) of $N lines"
 wait_until 60 stored_at_least "$N" || fail "only $(stored_count) of $N events stored"
 sleep 1 # anything read twice would show now
@@ -169,9 +138,7 @@ printf '%s\nnot json at all\n%s\n' \
 wait_until 20 stored_at_least $((N + 2)) || fail "the lines around a bad one were not stored"
 wait_until 5 grep -q "not json" "$TMP/serve.log" || fail "the bad line was not logged"
 
-kill -TERM "$SPID"
-wait "$SPID" || fail "serve exited with status $?"
-SPID=""
+serve_stop
 if [ "$FAILS" -ne 0 ]; then
     echo "k8s_audit_log: $FAILS failure(s)"
     exit 1

@@ -21,55 +21,16 @@
 #
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
+need_ctrail
+need_fixtures k8s-audit "CTRAIL_FIXTURES has no k8s-audit"
+need_tools curl jq
 
-CTRAIL=${CTRAIL_BIN:-}
-FX=${CTRAIL_FIXTURES:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$FX" ] && [ -d "$FX/k8s-audit" ] || skip "CTRAIL_FIXTURES has no k8s-audit"
-for tool in curl jq; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-k8s-webhook.XXXXXX") || die "mktemp"
-PIDS=""
-cleanup() {
-    for p in $PIDS; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
+make_tmp k8s-webhook
 
 DATA=$TMP/data
-serve_start() { # sets URL, SPID
-    "$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 --tokens "$TMP/tokens" \
-        --max-body 262144 >"$TMP/serve.out" 2>>"$TMP/serve.log" &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    wait_until 20 grep -qs "listening on" "$TMP/serve.out" || die "serve did not start: $(cat "$TMP/serve.log")"
-    URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
-}
-serve_stop() {
-    kill -TERM "$SPID"
-    wait "$SPID" || fail "serve exited with status $?"
-    PIDS=""
-}
 
 # post TOKEN FILE [CONTENT-TYPE]: STATUS and $TMP/body
 post() {
@@ -126,7 +87,7 @@ T_ADMIN=$("$CTRAIL" token-hash --new | head -n 1)
     echo "apiserver ingest $("$CTRAIL" token-hash "$T_INGEST")"
     echo "ops admin $("$CTRAIL" token-hash "$T_ADMIN")"
 } >"$TMP/tokens"
-serve_start
+serve_start serve "$DATA" --tokens "$TMP/tokens" --max-body 262144
 
 # --- access control -----------------------------------------------------------
 B0=$TMP/b/batch0.json
@@ -226,7 +187,7 @@ fi
 # --- the data survives a restart ------------------------------------------------------------
 serve_stop
 [ "$(stored | md5sum)" = "$BEFORE" ] || fail "what serve acknowledged differs after it stopped"
-serve_start
+serve_start serve "$DATA" --tokens "$TMP/tokens" --max-body 262144
 post "$T_INGEST" "$TMP/b/batch0.json"
 [ "$STATUS" = 200 ] && jq -e '.accepted == 0' "$TMP/body" >/dev/null ||
     fail "batch 0 after a restart: $STATUS $(cat "$TMP/body"), want only duplicates"

@@ -33,11 +33,12 @@
 #   wait_until SECONDS CMD...   run CMD every $POLL s (0.1) until it succeeds;
 #                      1 when SECONDS pass first
 #   serve_start NAME DATA [ARGS...]  start `ctrail --data DATA serve` with ARGS in
-#                      the background, stdout in $TMP/NAME.out, stderr in SLOG
-#                      ($TMP/NAME.log); track it, wait (20 s) until its stdout
-#                      has SERVE_READY ("listening on" by default) and set SPID
-#                      and URL (http://ADDR:PORT); die when it does not start
-#   serve_stop         SIGTERM to SPID and wait; fail unless it exits 0
+#                      the background, --listen SERVE_LISTEN (127.0.0.1:0), stdout
+#                      in $TMP/NAME.out, stderr added to SLOG ($TMP/NAME.log: a
+#                      NAME used again keeps one log); track it, wait (20 s) until
+#                      its stdout has SERVE_READY ("listening on" by default) and
+#                      set SPID and URL (http://ADDR:PORT); die when it does not
+#   serve_stop [PID]   SIGTERM to PID (SPID) and wait; fail unless it exits 0
 #   metric NAME{LABELS}  a value from $URL/metrics (0 when absent)
 
 export LC_ALL=C
@@ -123,21 +124,23 @@ serve_start() { # NAME DATA [ARGS...]
     local name=$1 data=$2
     shift 2
     SLOG=$TMP/$name.log
-    "$CTRAIL" --data "$data" serve --no-docker --listen 127.0.0.1:0 "$@" \
-        >"$TMP/$name.out" 2>"$SLOG" &
+    : >"$TMP/$name.out"
+    "$CTRAIL" --data "$data" serve --no-docker --listen "${SERVE_LISTEN:-127.0.0.1:0}" "$@" \
+        >"$TMP/$name.out" 2>>"$SLOG" &
     SPID=$!
     track "$SPID"
     wait_until 20 grep -qsF "${SERVE_READY:-listening on}" "$TMP/$name.out" ||
         die "$name: serve did not start: $(cat "$SLOG")"
     URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/$name.out")
 }
-serve_stop() {
-    local rc
-    kill -TERM "$SPID"
-    wait "$SPID"
+# shellcheck disable=SC2120 # PID is optional
+serve_stop() { # [PID]
+    local pid=${1:-$SPID} rc
+    kill -TERM "$pid"
+    wait "$pid"
     rc=$?
-    untrack "$SPID"
-    [ "$rc" -eq 0 ] || fail "serve exited with status $rc on SIGTERM (log: $SLOG)"
+    untrack "$pid"
+    [ "$rc" -eq 0 ] || fail "serve (pid $pid) exited with status $rc on SIGTERM"
 }
 
 metric() { # NAME{LABELS}
