@@ -21,43 +21,23 @@
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip
 # (no chromium/chromedriver, or chromium cannot start here).
 set -u
-export LC_ALL=C
-
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+# every failure stops the test, with the end of the serve log
 fail() { echo "FAIL: $*" >&2; [ -n "${SERVE_ERR:-}" ] && tail -20 "$SERVE_ERR" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
 
-CTRAIL=${CTRAIL_BIN:-}
-FX=${CTRAIL_FIXTURES:-}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$FX" ] && [ -d "$FX" ] || skip "CTRAIL_FIXTURES is not a directory"
-for tool in curl jq base64 od; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+need_ctrail
+need_fixtures
+need_tools curl jq base64 od
 CHROME=$(command -v chromium || true)
 DRIVER=$(command -v chromedriver || true)
 [ -n "$CHROME" ] || skip "chromium is not installed (scripts/install-deps test)"
 [ -n "$DRIVER" ] || skip "chromedriver is not installed (Debian chromium-driver)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-web.XXXXXX") || fail "mktemp"
-SERVE_PID="" DRIVER_PID="" SID=""
-cleanup() {
-    [ -n "$SID" ] && curl -s -X DELETE "$WD/session/$SID" >/dev/null 2>&1
-    for p in $DRIVER_PID $SERVE_PID; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.2
-    done
-}
+make_tmp web
+POLL=0.2
+DRIVER_PID="" SID=""
+cleanup_first() { [ -n "$SID" ] && curl -s -X DELETE "$WD/session/$SID" >/dev/null 2>&1; }
 
 # --- data and server -------------------------------------------------------
 DATA=$TMP/data
@@ -75,12 +55,8 @@ printf '{"status":"create","id":"%s","from":"registry.k8s.io/pause:3.9","Type":"
 
 TOKEN=$("$CTRAIL" token-hash --new investigator read | head -n 1)
 printf '# web test\ninvestigator read %s\n' "$("$CTRAIL" token-hash "$TOKEN")" >"$TMP/tokens"
-SERVE_ERR=$TMP/serve.err
-"$CTRAIL" --data "$DATA" serve --no-docker --listen 127.0.0.1:0 --tokens "$TMP/tokens" \
-    >"$TMP/serve.out" 2>"$SERVE_ERR" &
-SERVE_PID=$!
-wait_until 20 grep -qs "listening on" "$TMP/serve.out" || fail "serve did not start"
-URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/serve.out")
+serve_start serve "$DATA" --tokens "$TMP/tokens"
+SERVE_ERR=$SLOG
 
 MINER=$("$CTRAIL" --data "$DATA" containers -o json | jq -r 'select(.name == "miner") | .id')
 [ -n "$MINER" ] || fail "the demo data has no container named miner"
@@ -95,9 +71,11 @@ for try in 1 2 3 4 5 6 7 8; do
     WD=http://127.0.0.1:$WD_PORT
     "$DRIVER" --port="$WD_PORT" >"$TMP/driver.log" 2>&1 &
     DRIVER_PID=$!
+    track "$DRIVER_PID"
     wait_until 20 curl -sf "$WD/status" -o /dev/null && kill -0 "$DRIVER_PID" 2>/dev/null && break
     kill "$DRIVER_PID" 2>/dev/null
     wait "$DRIVER_PID" 2>/dev/null
+    untrack "$DRIVER_PID"
     DRIVER_PID=""
 done
 [ -n "$DRIVER_PID" ] || skip "chromedriver did not start: $(tail -3 "$TMP/driver.log")"
