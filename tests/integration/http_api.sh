@@ -24,62 +24,18 @@
 # Environment: CTRAIL_BIN, CTRAIL_GEN, CTRAIL_FIXTURES; CTRAIL_HTTP_RECORDS
 # (default 1000000; 0 skips the big stream).  Exit 0 pass, 1 fail, 77 skip.
 set -u
-export LC_ALL=C
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
-FAILS=0
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-die() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-note() { echo "http_api: $*"; }
-
-CTRAIL=${CTRAIL_BIN:-}
+need_ctrail
 GEN=${CTRAIL_GEN:-}
-FX=${CTRAIL_FIXTURES:-}
+need_fixtures
 BIG=${CTRAIL_HTTP_RECORDS:-1000000}
-[ -n "$CTRAIL" ] && [ -x "$CTRAIL" ] || skip "CTRAIL_BIN is not set to the ctrail binary"
-[ -n "$FX" ] && [ -d "$FX" ] || skip "CTRAIL_FIXTURES is not a directory"
-for tool in curl jq cmp awk; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed"
-done
+need_tools curl jq cmp awk
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ctrail-http.XXXXXX") || die "mktemp"
-PIDS="" MNT=""
-cleanup() {
-    for p in $PIDS; do
-        kill -TERM "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    [ -n "$MNT" ] && umount "$MNT" 2>/dev/null
-    [ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
-        sleep 0.1
-    done
-}
-
-# serve_start NAME DATA [ARGS...]: sets URL, SPID, SLOG
-serve_start() {
-    local name=$1 data=$2
-    shift 2
-    SLOG=$TMP/$name.log
-    "$CTRAIL" --data "$data" serve --no-docker "$@" >"$TMP/$name.out" 2>"$SLOG" &
-    SPID=$!
-    PIDS="$PIDS $SPID"
-    wait_until 20 grep -qs "listening on" "$TMP/$name.out" || die "$name: serve did not start: $(cat "$SLOG")"
-    URL=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' "$TMP/$name.out")
-}
-
-serve_stop() { # PID
-    kill -TERM "$1"
-    wait "$1" || fail "serve (pid $1) exited with status $?"
-    PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
+make_tmp http
+MNT=""
+cleanup_last() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; }
 
 NREQ=0
 # req TOKEN METHOD PATH [CURL ARGS...]: STATUS, $TMP/body, $TMP/headers
@@ -133,7 +89,7 @@ T_INGEST=$("$CTRAIL" token-hash --new | head -n 1)
 grep -q "^ops admin sha256:[0-9a-f]\{64\}$" "$TMP/tokens" || fail "token-hash --new NAME ROLE: $(cat "$TMP/tokens")"
 "$CTRAIL" token-hash short >/dev/null 2>&1 && fail "token-hash took a 5-byte token"
 
-serve_start main "$DATA" --listen 127.0.0.1:0 --tokens "$TMP/tokens" --max-body 65536
+serve_start main "$DATA" --tokens "$TMP/tokens" --max-body 65536
 MAIN_PID=$SPID MAIN_LOG=$SLOG MAIN_URL=$URL
 note "serving $URL"
 
@@ -413,7 +369,7 @@ grep -q "3 tokens from" "$MAIN_LOG" || fail "the token file is not reported at s
 
 # --- without --tokens: loopback only -------------------------------------------------
 IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+\.' | grep -v '^127\.' | head -n 1)
-serve_start open "$TMP/open-data" --listen 0.0.0.0:0
+SERVE_LISTEN=0.0.0.0:0 serve_start open "$TMP/open-data"
 PORT=${URL##*:}
 grep -q 'warn http: no --tokens file: only loopback clients are served' "$SLOG" || fail "no warning without --tokens"
 URL=http://127.0.0.1:$PORT
@@ -435,7 +391,7 @@ MNT=$TMP/mnt
 mkdir -p "$MNT"
 if mount -t tmpfs -o size=40m ctrail-http-test "$MNT" 2>/dev/null; then
     cp -a "$DATA" "$MNT/data"
-    serve_start full "$MNT/data" --listen 127.0.0.1:0 --tokens "$TMP/tokens"
+    serve_start full "$MNT/data" --tokens "$TMP/tokens"
     req "" GET /healthz
     expect 200 - "healthz with room"
     avail=$(df -B1 --output=avail "$MNT" | tail -n 1)
@@ -464,7 +420,7 @@ if [ "$BIG" -gt 0 ]; then
     "$GEN" --records "$BIG" --fixtures "$FX" >"$TMP/big.jsonl" || die "ctrail-gen failed"
     "$CTRAIL" --data "$TMP/big" import "$TMP/big.jsonl" >/dev/null 2>"$TMP/big.err" || die "import: $(tail -2 "$TMP/big.err")"
     rm -f "$TMP/big.jsonl"
-    serve_start big "$TMP/big" --listen 127.0.0.1:0 --tokens "$TMP/tokens"
+    serve_start big "$TMP/big" --tokens "$TMP/tokens"
     start_kb=$(awk '/VmRSS/ { print $2 }' /proc/"$SPID"/status)
     t0=$(date +%s.%N)
     read -r lines bytes < <(curl -s -H "Authorization: Bearer $T_READ" -H 'Accept: application/x-ndjson' \

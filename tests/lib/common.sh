@@ -24,7 +24,8 @@
 #   make_tmp TAG       TMP=a new ${TMPDIR:-/tmp}/ctrail-TAG.XXXXXX; at exit
 #                      (also on INT and TERM, which exit 1) every tracked process
 #                      is stopped and TMP removed (kept, and named, when KEEP_TMP
-#                      is set).  A test may define cleanup_first, run before that.
+#                      is set).  A test may define cleanup_first, run before the
+#                      processes are stopped, and cleanup_last, run after.
 #   track PID [SIG]    stop PID at exit: SIGCONT (it may be stopped), then SIG
 #                      (TERM by default), then wait for it; the newest first
 #   untrack PID        it was stopped and waited for by the test itself
@@ -104,6 +105,7 @@ ct_cleanup() {
         { wait "$p"; } 2>/dev/null
     done
     PIDS=""
+    if declare -F cleanup_last >/dev/null; then cleanup_last; fi
     [ -n "$TMP" ] || return 0
     if [ -n "${KEEP_TMP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
