@@ -37,8 +37,8 @@
 #                      the background, --listen SERVE_LISTEN (127.0.0.1:0), stdout
 #                      in $TMP/NAME.out, stderr added to SLOG ($TMP/NAME.log: a
 #                      NAME used again keeps one log); track it, wait (20 s) until
-#                      its stdout has SERVE_READY ("listening on" by default) and
-#                      set SPID and URL (http://ADDR:PORT); die when it does not
+#                      its stdout has SERVE_READY ("listening on" by default),
+#                      or die; set SPID and URL (http://ADDR:PORT)
 #   serve_stop [PID]   SIGTERM to PID (SPID) and wait; fail unless it exits 0
 #   metric NAME{LABELS}  a value from $URL/metrics (0 when absent)
 
