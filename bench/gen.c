@@ -438,6 +438,28 @@ typedef struct gen_state {
     uint64_t resource_version;
 } gen_state;
 
+/* Everything main loaded or left unwritten (a clean exit under ASan). */
+static void gen_free(gen_state *g)
+{
+    for (size_t i = 0; g->seqs != NULL && i < g->nseq; i++)
+        for (size_t j = 0; j < g->seqs[i].n; j++)
+            json_decref(g->seqs[i].events[j]);
+    free(g->seqs);
+    for (size_t e = 0; e < 2; e++)
+        json_decref(g->inspect[e].obj);
+    json_decref(g->audit_create);
+    json_decref(g->audit_exec);
+    for (size_t i = 0; i < g->nnoise; i++)
+        json_decref(g->noise[i]);
+    for (size_t i = 0; i < heap_n; i++) {
+        free(heap[i].line);
+        free(heap[i].announce);
+    }
+    free(heap);
+    heap = NULL;
+    heap_n = heap_cap = 0;
+}
+
 /* Template strings of the pod traces, replaced per pod. */
 #define CREATE_POD "nginx-deployment-78f5d695bd-nxqz5"
 #define CREATE_RS "nginx-deployment-78f5d695bd"
@@ -832,6 +854,7 @@ int main(int argc, char **argv)
         perror(ids_path);
         return 1;
     }
+    gen_free(&g);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "ctrail-gen: cannot write the output\n");
         return 1;
