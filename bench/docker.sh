@@ -161,8 +161,14 @@ if [ "$ENGINE" = podman ] && [ "$REPLAY" = 1 ]; then
     t0=$(now_ns)
     since=$(( t0 / 1000000000 - 1 ))
     burst
-    wait_until 120 sh -c "[ \$(timeout 3 curl -sN --unix-socket '$SOCK' '$API/events?since=$since' 2>/dev/null | grep -c '\"remove\"') -ge $N ]" ||
-        echo "warning: the engine did not report $N removals"
+    # podman reads its whole events file for since=: give it time, and a deadline
+    # in seconds (lib.sh's wait_until counts tries of 0.1 s, not slow commands)
+    removals() { timeout 30 curl -sN --unix-socket "$SOCK" "$API/events?since=$since" 2>/dev/null | grep -c '"remove"'; }
+    deadline=$((SECONDS + 300))
+    until [ "$(removals)" -ge "$N" ]; do
+        [ $SECONDS -ge $deadline ] && { echo "warning: the engine did not report $N removals in 300 s"; break; }
+        sleep 1
+    done
     SERVE_NO_WAIT=1 serve_start "$DATA" "unix://$SOCK"
     r0=$(now_ns)
     cpu0=$(cpu_ticks "$SERVE_PID")
