@@ -36,19 +36,8 @@ static const char serve_help[] =
     "                          lines; path or glob); see docs/kubernetes.md\n"
     "All of them but --listen may be repeated where a list makes sense.\n";
 
-/* Add s to a list whose array the caller frees; 0, or -1 when memory runs out. */
-static int strlist_add(ct_strlist *l, const char *s)
-{
-    const char **v = realloc((void *)l->v, (l->n + 1) * sizeof(*v));
-
-    if (v == NULL)
-        return -1;
-    v[l->n++] = s;
-    l->v = v;
-    return 0;
-}
-
-/* lists: room for argc strings in each of the three syslog lists */
+/* lists: room for argc strings in each of the five lists (the syslog
+ * receivers, tails, audit logs); the strings are argv's */
 static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
 {
     static const struct option longopts[] = {
@@ -80,6 +69,8 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
     o.syslog_udp.v = lists;
     o.syslog_tcp.v = lists + argc;
     o.syslog_unix.v = lists + 2 * argc;
+    o.tails.v = lists + 3 * argc;
+    o.k8s_audit_logs.v = lists + 4 * argc;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -132,16 +123,10 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
             o.syslog_max_msg = (size_t)v;
             break;
         case 'f':
-            if (strlist_add(&o.tails, optarg) != 0) {
-                ct_cli_error("out of memory");
-                return CT_EXIT_FAIL;
-            }
+            o.tails.v[o.tails.n++] = optarg;
             break;
         case 'k':
-            if (strlist_add(&o.k8s_audit_logs, optarg) != 0) {
-                ct_cli_error("out of memory");
-                return CT_EXIT_FAIL;
-            }
+            o.k8s_audit_logs.v[o.k8s_audit_logs.n++] = optarg;
             break;
         case 'd':
             cli->data_dir = optarg;
@@ -160,8 +145,6 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
     }
     o.data_dir = cli->data_dir;
     rc = ct_serve_run(&o, &err);
-    free((void *)o.tails.v);
-    free((void *)o.k8s_audit_logs.v);
     if (rc != CT_OK) {
         ct_cli_error("%s", err.msg);
         return CT_EXIT_FAIL;
@@ -171,7 +154,7 @@ static int serve_cmd(ct_cli *cli, int argc, char **argv, const char **lists)
 
 int ct_cli_serve(ct_cli *cli, int argc, char **argv)
 {
-    const char **lists = calloc(3 * (size_t)argc + 1, sizeof(*lists));
+    const char **lists = calloc(5 * (size_t)argc + 1, sizeof(*lists));
     int rc;
 
     if (lists == NULL) {
