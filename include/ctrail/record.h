@@ -76,8 +76,10 @@ typedef struct ct_record {
     char *user;        /* owned or NULL: k8s user, or unix user */
     char *host;        /* owned or NULL */
     /* owned or NULL: de-duplication key material.  The store drops a record
-     * whose (source, dedup) it already holds; NULL means the raw bytes are
-     * the key.  Docker: "timeNano|id|action"; audit: "auditID|stage". */
+     * whose (source, dedup) it already holds; NULL means the record is never
+     * a duplicate (log lines: the same line may truly come twice; import
+     * remembers whole inputs instead).  Docker: "timeNano|id|action"; audit:
+     * "auditID|stage". */
     char *dedup;
     char *raw;         /* owned: the original payload, not NUL-terminated on disk */
     size_t raw_len;
