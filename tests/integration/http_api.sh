@@ -432,8 +432,18 @@ if [ "$BIG" -gt 0 ]; then
     note "$lines records, $((bytes / 1048576)) MiB streamed in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; server RSS $((start_kb / 1024)) MiB at start, peak (VmHWM) $((hwm_kb / 1024)) MiB"
     [ "$lines" = "$BIG" ] || fail "streamed $lines records of $BIG"
     jq -e '.raw != null' "$TMP/big.last" >/dev/null || fail "the last line is not a record: $(head -c 200 "$TMP/big.last")"
-    [ "$hwm_kb" -lt $((128 * 1024)) ] || fail "peak RSS $((hwm_kb / 1024)) MiB for a $((bytes / 1048576)) MiB answer"
-    [ "$bytes" -gt $((hwm_kb * 1024 * 4)) ] || fail "the answer ($bytes bytes) is not much larger than the peak RSS"
+    # Under ASan the RSS holds the quarantine of freed memory (256 MiB) and
+    # the shadow: the bounds are checked by the plain build's run only.
+    if [ -n "${CTRAIL_SANITIZED:-}" ]; then
+        note "sanitizer build ($CTRAIL_SANITIZED): RSS bounds not checked (ASan keeps freed memory)"
+        rss_limit_kb=""
+    else
+        rss_limit_kb=$((128 * 1024))
+    fi
+    if [ -n "$rss_limit_kb" ]; then
+        [ "$hwm_kb" -lt "$rss_limit_kb" ] || fail "peak RSS $((hwm_kb / 1024)) MiB for a $((bytes / 1048576)) MiB answer"
+        [ "$bytes" -gt $((hwm_kb * 1024 * 4)) ] || fail "the answer ($bytes bytes) is not much larger than the peak RSS"
+    fi
     # a slow client: the server scans only as fast as it writes
     curl -s --limit-rate 512k -H "Authorization: Bearer $T_READ" -H 'Accept: application/x-ndjson' \
         "$URL/v1/events" -o "$TMP/slow.out" &
@@ -444,7 +454,8 @@ if [ "$BIG" -gt 0 ]; then
     wait "$CPID" 2>/dev/null
     got=$(wc -c <"$TMP/slow.out")
     note "slow client: $((got / 1024)) KiB read in 4 s, server RSS $((rss_kb / 1024)) MiB"
-    [ "$rss_kb" -lt $((128 * 1024)) ] || fail "a slow client made the server grow to $((rss_kb / 1024)) MiB"
+    [ -z "$rss_limit_kb" ] || [ "$rss_kb" -lt "$rss_limit_kb" ] ||
+        fail "a slow client made the server grow to $((rss_kb / 1024)) MiB"
     req "$T_READ" GET /healthz
     expect 200 - "healthz after a slow client left"
     serve_stop "$SPID"
