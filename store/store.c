@@ -136,7 +136,7 @@ static ct_status store_identity(ct_store *s, ct_error *err)
     return CT_OK;
 }
 
-int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
+static int journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
 {
     sqlite3_stmt *st;
     int64_t have = -1;
@@ -150,6 +150,13 @@ int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
         have = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n > 0 && have == (int64_t)n;
+}
+
+int ct_orphan_block(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t size,
+                    uint64_t next_id, const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h)
+{
+    return ct_segment_tail_block(fd, off, size, next_id, prev, h) &&
+           !journal_holds(s, h->first_seq, h->n_records) && !ct_seal_marked(s, seg, off, h->id);
 }
 
 /* Blocks before meta extra_keys_block have no postings for (some of)
@@ -192,9 +199,7 @@ static ct_status keep_orphan(ct_store *s, const char *name, uint64_t off, uint64
     ct_status rc = CT_OK;
     ct_block_hdr h;
 
-    if (!ct_segment_tail_block(s->seg_fd, off, size, s->last_block + 1, s->last_hash, &h) ||
-        ct_journal_holds(s, h.first_seq, h.n_records) ||
-        ct_seal_marked(s, s->seg_id, off, h.id))
+    if (!ct_orphan_block(s, s->seg_fd, s->seg_id, off, size, s->last_block + 1, s->last_hash, &h))
         return CT_OK;
     snprintf(oname, sizeof(oname), "%s.orphan-%llu", name, (unsigned long long)off);
     out = openat(s->segdirfd, oname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0440);
@@ -213,9 +218,9 @@ static ct_status keep_orphan(ct_store *s, const char *name, uint64_t off, uint64
     close(out);
     if (rc == CT_OK)
         ct_log(CT_LOG_WARN, "store",
-               "segment '%s' holds block %llu (%u records) past the index and no journal has "
-               "its records: the index was cut back, or a writer died sealing a batch it never "
-               "acknowledged; kept as segments/%s",
+               "segment '%s' holds block %llu (%u records) past the index that neither the "
+               "journal nor the sealing mark accounts for: the index was cut back; kept as "
+               "segments/%s",
                name, (unsigned long long)h.id, h.n_records, oname);
     return rc;
 }

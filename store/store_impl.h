@@ -81,8 +81,12 @@ ct_status ct_store_seal_locked(ct_store *s, int force, ct_error *err);
  * straight from an append batch (not from the journal) was being written
  * there when the writer stopped. */
 int ct_seal_marked(ct_store *s, uint64_t seg, uint64_t off, uint64_t id);
-/* Whether the journal holds every seq of [first_seq, first_seq + n). */
-int ct_journal_holds(ct_store *s, uint64_t first_seq, uint64_t n);
+/* Whether the bytes [off, size) of segment seg (open as fd) start with a
+ * whole block continuing the chain (block next_id after prev) that neither
+ * the journal (its records) nor the sealing mark accounts for: a block the
+ * index was cut back from.  *h is its header then. */
+int ct_orphan_block(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t size,
+                    uint64_t next_id, const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h);
 ct_status ct_store_segment_fd(ct_store *s, uint64_t seg_id, int *ret_fd, ct_error *err);
 
 /* keys.c: load or create DATA/keys; sign and check checkpoints. */

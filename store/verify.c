@@ -232,8 +232,7 @@ static void check_tail(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t
 {
     ct_block_hdr h;
 
-    if (!writer_active(s) && ct_segment_tail_block(fd, off, size, next_id, prev, &h) &&
-        !ct_journal_holds(s, h.first_seq, h.n_records) && !ct_seal_marked(s, seg, off, h.id)) {
+    if (!writer_active(s) && ct_orphan_block(s, fd, seg, off, size, next_id, prev, &h)) {
         problem(rep, seg, off, next_id,
                 "a sealed block of %u records that continues the chain is not in the index, "
                 "and no journal or sealing mark accounts for it: the index was cut back",
