@@ -107,9 +107,28 @@ void ct_record_release(ct_record *rec)
     free(rec->user);
     free(rec->host);
     free(rec->dedup);
+    free(rec->keys);
     free(rec->raw);
     ct_facts_free(rec->facts);
     memset(rec, 0, sizeof(*rec));
+}
+
+int ct_record_add_key(ct_record *rec, char tag, const char *value, size_t len)
+{
+    char *p;
+
+    if (value == NULL || len == 0 || len + 2 >= 512 || memchr(value, '\0', len) != NULL)
+        return 0;
+    p = realloc(rec->keys, rec->keys_len + len + 3);
+    if (p == NULL)
+        return -1;
+    p[rec->keys_len] = tag;
+    p[rec->keys_len + 1] = ':';
+    memcpy(p + rec->keys_len + 2, value, len);
+    p[rec->keys_len + len + 2] = '\0';
+    rec->keys = p;
+    rec->keys_len += len + 3;
+    return 0;
 }
 
 void ct_record_move(ct_record *dst, ct_record *src)

@@ -81,6 +81,12 @@ typedef struct ct_record {
      * remembers whole inputs instead).  Docker: "timeNano|id|action"; audit:
      * "auditID|stage". */
     char *dedup;
+    /* owned or NULL: the further entity keys the parser found beyond the
+     * envelope's (docs/FORMAT.md, postings): each "t:value" NUL-terminated,
+     * back to back, keys_len bytes in all ("v:create\0r:pods\0").  The
+     * parser computes them once; the store posts them when it seals. */
+    char *keys;
+    size_t keys_len;
     char *raw;         /* owned: the original payload, not NUL-terminated on disk */
     size_t raw_len;
     ct_facts *facts;   /* owned or NULL: catalog facts carried by this record */
@@ -88,6 +94,11 @@ typedef struct ct_record {
 
 /* Release everything a record owns and zero it; NULL is fine. */
 void ct_record_release(ct_record *rec);
+
+/* Append the key tag ":" value[0..len) to rec->keys.  Values that are
+ * empty, 510 bytes or longer, or hold a NUL are not keys: nothing is added.
+ * 0, or -1 when memory runs out. */
+int ct_record_add_key(ct_record *rec, char tag, const char *value, size_t len);
 
 /* Move src into dst (dst must be released or zeroed); src is zeroed. */
 void ct_record_move(ct_record *dst, ct_record *src);
