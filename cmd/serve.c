@@ -143,7 +143,6 @@ static ct_status serve_open(ct_serve *sv, ct_error *err)
     ct_store_opts_init(&so);
     so.dedup_key = ct_ingest_dedup_key;
     so.record_keys = ct_ingest_record_keys;
-    so.record_keys_version = CT_INGEST_RECORD_KEYS_VERSION;
     rc = ct_store_open(sv->opts.data_dir, &so, &sv->store, err);
     if (rc != CT_OK)
         return rc;

@@ -93,6 +93,9 @@ enum {
 
 ct_status ct_record_view_decode(const char *buf, size_t len, ct_record_view *v, size_t *ret_used,
                                 ct_error *err);
+/* Append the record encoding of v (what ct_record_encode gives for the
+ * record it came from) to out. */
+ct_status ct_record_view_encode(const ct_record_view *v, ct_bytes *out, ct_error *err);
 /* Owned copy of a view into rec (zeroed first). */
 ct_status ct_record_from_view(const ct_record_view *v, ct_record *rec, ct_error *err);
 

@@ -227,6 +227,32 @@ ct_status ct_record_view_decode(const char *buf, size_t len, ct_record_view *v, 
     return CT_OK;
 }
 
+ct_status ct_record_view_encode(const ct_record_view *v, ct_bytes *b, ct_error *err)
+{
+    size_t start = b->len;
+    uint16_t present = 0;
+
+    for (unsigned i = 0; i < REC_NSTR - 1; i++) /* never the dedup key */
+        if (v->str[i].p != NULL)
+            present |= (uint16_t)(1u << i);
+    if (ct_bytes_put_u32(b, 0) != 0 || ct_bytes_put_u8(b, REC_VERSION) != 0 ||
+        ct_bytes_put_u8(b, (uint8_t)v->source) != 0 || ct_bytes_put_u16(b, present) != 0 ||
+        ct_bytes_put_u64(b, (uint64_t)v->ts_ns) != 0 ||
+        ct_bytes_put_u64(b, (uint64_t)v->ingest_ns) != 0)
+        goto nomem;
+    for (unsigned i = 0; i < REC_NSTR - 1; i++)
+        if (v->str[i].p != NULL && ct_bytes_put_str(b, v->str[i].p, v->str[i].len) != 0)
+            goto nomem;
+    if (ct_bytes_put_str(b, v->raw.p != NULL ? v->raw.p : "", v->raw.len) != 0)
+        goto nomem;
+    if (b->len - start - 4 > UINT32_MAX)
+        return ct_error_set(err, CT_ERR_TOOBIG, 0, "record too large");
+    ct_le_put_u32((unsigned char *)b->data + start, (uint32_t)(b->len - start - 4));
+    return CT_OK;
+nomem:
+    return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory encoding a record");
+}
+
 ct_status ct_record_from_view(const ct_record_view *v, ct_record *rec, ct_error *err)
 {
     char **dst[REC_NSTR] = {&rec->kind,   &rec->container, &rec->name,     &rec->image,

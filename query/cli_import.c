@@ -153,7 +153,6 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     ct_store_opts_init(&so);
     so.dedup_key = ct_ingest_dedup_key;
     so.record_keys = ct_ingest_record_keys;
-    so.record_keys_version = CT_INGEST_RECORD_KEYS_VERSION;
     if (ct_store_open(cli->data_dir, &so, &ic->store, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
         free(ic);
@@ -247,7 +246,7 @@ int ct_cli_verify(ct_cli *cli, int argc, char **argv)
 
     if (rc != 0)
         return rc > 0 ? CT_EXIT_OK : CT_EXIT_USAGE;
-    if (ct_cli_open_read(cli, &s, &err) != CT_OK || ct_store_verify(s, &rep, &err) != CT_OK) {
+    if (ct_cli_open_read(cli, &s, &err) != CT_OK || ct_store_verify(s, 0, &rep, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
         ct_store_close(s, NULL);
         return CT_EXIT_FAIL;

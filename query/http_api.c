@@ -406,7 +406,7 @@ static void *verify_thread(void *arg)
     o.read_only = 1;
     j->rc = ct_store_open(dir, &o, &s, &j->err);
     if (j->rc == CT_OK)
-        j->rc = ct_store_verify(s, &j->rep, &j->err);
+        j->rc = ct_store_verify(s, 0, &j->rep, &j->err);
     ct_store_close(s, NULL);
     event_active(j->done, EV_TIMEOUT, 0); /* thread-safe: evthread_use_pthreads */
     return NULL;

@@ -1,20 +1,26 @@
--- schema/001_init.sql - the index, the journal and the container catalog.
--- Applied once, in a transaction, when PRAGMA user_version < 1.
--- docs/FORMAT.md describes every table; change both together.
+-- schema/001_init.sql - the index, the journal and the container catalog
+-- of store format 2.  Applied once, in a transaction, when PRAGMA
+-- user_version < 1.  docs/FORMAT.md describes every table; change both
+-- together.  A data directory of format 1 has user_version 1 too: the
+-- writer and readers refuse it by meta.format before using any table.
 
 -- Store identity and format facts: store_id (32 hex, also in every segment
--- header), created_ns, format.
+-- header), created_ns, format (2).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Acknowledged records not yet sealed into a block, in the record encoding
--- of docs/FORMAT.md#record.  A row is deleted in the same transaction that
--- indexes the block holding it.
+-- Acknowledged records not yet sealed into a block (ctrail serve; an
+-- import seals straight into blocks).  rec is the record encoding of
+-- docs/FORMAT.md#record, keys its further entity keys (NUL-terminated, back
+-- to back), dedup its de-duplication key.  A row is deleted in the same
+-- transaction that indexes the block holding it.
 CREATE TABLE journal (
-    seq INTEGER PRIMARY KEY,
-    rec BLOB NOT NULL
+    seq   INTEGER PRIMARY KEY,
+    rec   BLOB NOT NULL,
+    keys  BLOB,
+    dedup BLOB
 );
 
 CREATE TABLE segments (
@@ -24,6 +30,7 @@ CREATE TABLE segments (
 );
 
 -- One row per sealed block; id is the block's place in the hash chain.
+-- length counts the header, the directory and the frames.
 CREATE TABLE blocks (
     id        INTEGER PRIMARY KEY,
     segment   INTEGER NOT NULL REFERENCES segments(id),
@@ -38,15 +45,22 @@ CREATE TABLE blocks (
 );
 CREATE INDEX blocks_max_ts ON blocks(max_ts);
 
--- Which blocks hold at least one record of an entity.  entity is the first
--- 8 bytes (little-endian, as a signed integer) of BLAKE2b-64 of the entity
--- key: 'c:<container id>', 'p:<ns>/<pod>', 'i:<image>', 'u:<user>',
--- 'h:<host>', 's:<source>'.  A collision only adds a candidate block: scans
--- check every record's own fields.
+-- Which blocks hold at least one record with an entity key.  entity is
+-- BLAKE2b-64 of the key ('c:<container id>', 'p:<ns>/<pod>', 'k:<kind>',
+-- ... docs/FORMAT.md#postings) read little-endian as a signed integer;
+-- bit i of bits is block chunk * 64 + i.  A collision only adds a
+-- candidate block: readers check every record's own fields.
 CREATE TABLE postings (
     entity INTEGER NOT NULL,
-    block  INTEGER NOT NULL,
-    PRIMARY KEY (entity, block)
+    chunk  INTEGER NOT NULL,
+    bits   INTEGER NOT NULL,
+    PRIMARY KEY (entity, chunk)
+) WITHOUT ROWID;
+
+-- Every kind any record had, so a kind pattern ('container.*') becomes the
+-- k: posting keys of the kinds it matches.
+CREATE TABLE kinds (
+    kind TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 
 -- The container catalog: outlives the containers.  obs_ns is the time of
@@ -72,6 +86,7 @@ CREATE TABLE containers (
     obs_ns        INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX containers_pod ON containers(pod_ns, pod_name) WHERE pod_name IS NOT NULL;
+CREATE INDEX containers_last_seen ON containers(last_seen_ns);
 
 -- Every name a container has had (renames, and names reused by others).
 CREATE TABLE container_names (

@@ -4,7 +4,8 @@
  * Facts arrive in any order (an import of old files after live events), so
  * each scalar column takes the value of the newest observation that has one
  * (obs_ns), created takes the earliest time, started/died/destroyed the
- * latest, and details are merged key by key with json_patch, newer winning.
+ * latest, and details are merged key by key (RFC 7386), newer winning.  The
+ * writer folds them in its cache (catcache.c); this file reads the rows.
  */
 #include "ctrail/catalog.h"
 
@@ -15,122 +16,6 @@
 #include "ctrail/record.h"
 #include "index.h"
 #include "store_impl.h"
-
-#define NEWER(col)                                                                             \
-    " " col " = CASE WHEN excluded." col " IS NULL THEN " col " WHEN " col                    \
-    " IS NULL OR excluded.obs_ns >= obs_ns THEN excluded." col " ELSE " col " END"
-#define LATEST(col)                                                                            \
-    " " col " = CASE WHEN excluded." col " IS NULL THEN " col " WHEN " col " IS NULL THEN excluded." col \
-    " ELSE max(" col ", excluded." col ") END"
-
-static const char upsert_sql[] =
-    "INSERT INTO containers (id, name, image, image_id, state, created_ns, started_ns, died_ns,"
-    " destroyed_ns, exit_code, privileged, pod_ns, pod_name, pod_uid, details, first_seen_ns,"
-    " last_seen_ns, obs_ns)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " CASE WHEN json_valid(?15) THEN json(?15) ELSE '{}' END, ?16, ?16, ?16)"
-    " ON CONFLICT (id) DO UPDATE SET" NEWER("name") "," NEWER("image") "," NEWER("image_id")
-    "," NEWER("state") "," NEWER("exit_code") "," NEWER("privileged") "," NEWER("pod_ns")
-    "," NEWER("pod_name") "," NEWER("pod_uid") ","
-    " created_ns = CASE WHEN excluded.created_ns IS NULL THEN created_ns WHEN created_ns IS NULL"
-    " THEN excluded.created_ns ELSE min(created_ns, excluded.created_ns) END,"
-    LATEST("started_ns") "," LATEST("died_ns") "," LATEST("destroyed_ns") ","
-    " details = CASE WHEN excluded.obs_ns >= obs_ns THEN json_patch(details, excluded.details)"
-    " ELSE json_patch(excluded.details, details) END,"
-    " first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),"
-    " last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),"
-    " obs_ns = max(obs_ns, excluded.obs_ns)";
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL && v[0] != '\0')
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_time(sqlite3_stmt *st, int i, int64_t v)
-{
-    if (v != 0)
-        sqlite3_bind_int64(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static const char seen_sql[] =
-    "INSERT INTO containers (id, first_seen_ns, last_seen_ns, obs_ns) VALUES (?1, ?2, ?2, 0)"
-    " ON CONFLICT (id) DO UPDATE SET first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),"
-    " last_seen_ns = max(last_seen_ns, excluded.last_seen_ns)";
-
-ct_status ct_catalog_seen(ct_store *s, const char *id, int64_t ts_ns, ct_error *err)
-{
-    sqlite3_stmt *st;
-
-    if (s->st_cat_seen == NULL) {
-        ct_status rc = ct_index_prepare(s->db, seen_sql, &s->st_cat_seen, err);
-
-        if (rc != CT_OK)
-            return rc;
-    }
-    st = s->st_cat_seen;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, ts_ns);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return ct_index_err(s->db, err, "cannot update the container catalog");
-    return CT_OK;
-}
-
-static ct_status catalog_apply_one(ct_store *s, const ct_facts *f, int64_t obs_ns,
-                                   ct_error *err)
-{
-    sqlite3_stmt *st;
-
-    if (s->st_cat_upsert == NULL) {
-        ct_status rc = ct_index_prepare(s->db, upsert_sql, &s->st_cat_upsert, err);
-
-        if (rc != CT_OK)
-            return rc;
-    }
-    st = s->st_cat_upsert;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    bind_text(st, 1, f->id);
-    bind_text(st, 2, f->name);
-    bind_text(st, 3, f->image);
-    bind_text(st, 4, f->image_id);
-    bind_text(st, 5, f->state);
-    bind_time(st, 6, f->created_ns);
-    bind_time(st, 7, f->started_ns);
-    bind_time(st, 8, f->died_ns);
-    bind_time(st, 9, f->destroyed_ns);
-    if (f->has_exit_code)
-        sqlite3_bind_int(st, 10, f->exit_code);
-    if (f->privileged != CT_PRIV_UNKNOWN)
-        sqlite3_bind_int(st, 11, f->privileged != 0);
-    bind_text(st, 12, f->pod_ns);
-    bind_text(st, 13, f->pod_name);
-    bind_text(st, 14, f->pod_uid);
-    sqlite3_bind_text(st, 15, f->details != NULL ? f->details : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 16, obs_ns);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return ct_index_err(s->db, err, "cannot update the container catalog");
-    return CT_OK;
-}
-
-/* f and every facts chained after it (a pod object names all its
- * containers); links without an id are skipped. */
-ct_status ct_catalog_apply(ct_store *s, const ct_facts *f, int64_t obs_ns, ct_error *err)
-{
-    for (; f != NULL; f = f->next) {
-        ct_status rc = f->id != NULL && f->id[0] != '\0' ? catalog_apply_one(s, f, obs_ns, err)
-                                                          : CT_OK;
-
-        if (rc != CT_OK)
-            return rc;
-    }
-    return CT_OK;
-}
 
 void ct_container_release(ct_container *c)
 {
@@ -158,6 +43,14 @@ void ct_container_list_free(ct_container *list, size_t n)
 #define CAT_COLUMNS                                                                            \
     "id, name, image, image_id, state, created_ns, started_ns, died_ns, destroyed_ns,"          \
     " exit_code, privileged, pod_ns, pod_name, pod_uid, details, first_seen_ns, last_seen_ns"
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL && v[0] != '\0')
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
 
 static char *col_text(sqlite3_stmt *st, int i)
 {
@@ -195,7 +88,7 @@ static int row_to_container(sqlite3_stmt *st, ct_container *c)
     return 0;
 }
 
-ct_status ct_catalog_list(ct_store *s, int64_t since_ns, int64_t until_ns, const char *pod_ns,
+static ct_status catalog_list_locked(ct_store *s, int64_t since_ns, int64_t until_ns, const char *pod_ns,
                           const char *pod_name, ct_container **ret_list, size_t *ret_n,
                           ct_error *err)
 {
@@ -244,7 +137,7 @@ ct_status ct_catalog_list(ct_store *s, int64_t since_ns, int64_t until_ns, const
     return CT_OK;
 }
 
-ct_status ct_catalog_get(ct_store *s, const char *id, ct_container *ret, ct_error *err)
+static ct_status catalog_get_locked(ct_store *s, const char *id, ct_container *ret, ct_error *err)
 {
     sqlite3_stmt *st;
     int step;
@@ -307,7 +200,7 @@ static ct_status resolve_query(ct_store *s, const char *sql, const char *arg, ch
     return rc;
 }
 
-ct_status ct_catalog_resolve(ct_store *s, const char *ref, char **ret_id, ct_error *err)
+static ct_status catalog_resolve_locked(ct_store *s, const char *ref, char **ret_id, ct_error *err)
 {
     char *ids[2] = {NULL, NULL}, pattern[160];
     size_t count = 0;
@@ -340,5 +233,37 @@ ct_status ct_catalog_resolve(ct_store *s, const char *ref, char **ret_id, ct_err
     }
     free(ids[0]);
     free(ids[1]);
+    return rc;
+}
+
+ct_status ct_catalog_list(ct_store *s, int64_t since_ns, int64_t until_ns, const char *pod_ns,
+                          const char *pod_name, ct_container **ret_list, size_t *ret_n,
+                          ct_error *err)
+{
+    ct_status rc;
+
+    ct_db_lock(s);
+    rc = catalog_list_locked(s, since_ns, until_ns, pod_ns, pod_name, ret_list, ret_n, err);
+    ct_db_unlock(s);
+    return rc;
+}
+
+ct_status ct_catalog_get(ct_store *s, const char *id, ct_container *ret, ct_error *err)
+{
+    ct_status rc;
+
+    ct_db_lock(s);
+    rc = catalog_get_locked(s, id, ret, err);
+    ct_db_unlock(s);
+    return rc;
+}
+
+ct_status ct_catalog_resolve(ct_store *s, const char *ref, char **ret_id, ct_error *err)
+{
+    ct_status rc;
+
+    ct_db_lock(s);
+    rc = catalog_resolve_locked(s, ref, ret_id, err);
+    ct_db_unlock(s);
     return rc;
 }

@@ -1,20 +1,37 @@
 /*
- * store/dedup.c - duplicate detection without a per-record index.
- * See dedup.h for the idea; docs/ARCHITECTURE.md for why.
+ * store/dedup.c - finding records the store already holds.
+ *
+ * A record with a dedup key (docker: timeNano|id|action, audit:
+ * auditID|stage) is a duplicate when a stored record of the same source has
+ * the same key.  Keys are not stored (they would cost more than the
+ * compressed event): a duplicate always carries its original's event time,
+ * so the check looks in three places:
+ *
+ *   - the open block and the one handed to the sealer before it, through
+ *     in-memory sets of their keys' hashes (the journal's rows are put
+ *     back into the open block at open);
+ *   - the sealed blocks whose [min_ts, max_ts] holds the record's time:
+ *     their directories list every record's time, so only records with
+ *     exactly that time and source are candidates, and only their keys are
+ *     computed again from the payloads (opts.dedup_key), frame by frame;
+ *     a few blocks are kept decoded.
+ *
+ * New events are newer than every sealed block, so the common case costs
+ * one hash and two set probes; an import of a second file over the same
+ * hours costs a directory search per record.  All of it is the leader's.
  */
-#include "dedup.h"
+#include "store_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "blockfmt.h"
-#include "codec.h"
 #include "index.h"
-#include "store_impl.h"
 
-/* ---- an open-addressing set of 128-bit hashes ---- */
+/* ---- in-memory sets ---- */
+
+#define HSET_TOMB UINT64_MAX /* a removed entry */
 
 static int hset_grow(ct_hset *h)
 {
@@ -23,14 +40,16 @@ static int hset_grow(ct_hset *h)
 
     if (tab == NULL)
         return -1;
+    h->n = 0;
     for (size_t i = 0; i < h->cap; i++) {
         size_t j;
 
-        if (h->tab[i].seq == 0)
+        if (h->tab[i].seq == 0 || h->tab[i].seq == HSET_TOMB)
             continue;
         for (j = h->tab[i].a & (cap - 1); tab[j].seq != 0; j = (j + 1) & (cap - 1))
             ;
         tab[j] = h->tab[i];
+        h->n++;
     }
     free(h->tab);
     h->tab = tab;
@@ -43,7 +62,7 @@ static int hset_has(const ct_hset *h, uint64_t a, uint64_t b)
     if (h->cap == 0)
         return 0;
     for (size_t j = a & (h->cap - 1); h->tab[j].seq != 0; j = (j + 1) & (h->cap - 1))
-        if (h->tab[j].a == a && h->tab[j].b == b)
+        if (h->tab[j].a == a && h->tab[j].b == b && h->tab[j].seq != HSET_TOMB)
             return 1;
     return 0;
 }
@@ -56,7 +75,7 @@ static int hset_put(ct_hset *h, uint64_t a, uint64_t b, uint64_t seq)
         return -1;
     for (j = a & (h->cap - 1); h->tab[j].seq != 0; j = (j + 1) & (h->cap - 1))
         ;
-    h->tab[j] = (ct_hset_ent){a, b, seq};
+    h->tab[j] = (ct_hset_ent){a, b, seq ? seq : 1};
     h->n++;
     return 0;
 }
@@ -65,32 +84,6 @@ static void hset_free(ct_hset *h)
 {
     free(h->tab);
     memset(h, 0, sizeof(*h));
-}
-
-/* Split h by seq: entries with lo <= seq < hi go to out (when not NULL),
- * the others stay.  Rebuilds h (no tombstones). */
-static int hset_split(ct_hset *h, uint64_t lo, uint64_t hi, ct_hset *out)
-{
-    ct_hset keep = {0};
-    int bad = 0;
-
-    for (size_t i = 0; i < h->cap && !bad; i++) {
-        const ct_hset_ent *e = &h->tab[i];
-
-        if (e->seq == 0)
-            continue;
-        if (e->seq >= lo && e->seq < hi)
-            bad = out != NULL && hset_put(out, e->a, e->b, 1) != 0;
-        else
-            bad = hset_put(&keep, e->a, e->b, e->seq) != 0;
-    }
-    if (bad) {
-        hset_free(&keep);
-        return -1;
-    }
-    hset_free(h);
-    *h = keep;
-    return 0;
 }
 
 /* BLAKE2b-128 of (source, 0, key). */
@@ -107,221 +100,301 @@ static void key_hash(ct_source src, const char *key, size_t len, uint64_t *a, ui
     *b = ct_le_get_u64(h + 8);
 }
 
-/* Hash the recomputed key of a stored record into set; records without one
- * are skipped. */
-static int put_view(ct_store *s, ct_hset *set, const ct_record_view *v, uint64_t seq)
-{
-    uint64_t a, b;
-    char *key;
-    int rc;
+/* ---- sealed blocks ---- */
 
-    if (s->opts.dedup_key == NULL)
-        return 0;
-    key = s->opts.dedup_key(v->source, v->raw.p, v->raw.len);
-    if (key == NULL)
-        return 0;
-    key_hash(v->source, key, strlen(key), &a, &b);
-    free(key);
-    rc = hset_put(set, a, b, seq);
-    return rc;
+/* One sealed block's records by time, and their keys as far as computed. */
+struct ct_dcache {
+    ct_dblock blk;
+    ct_block_dir dir;
+    struct ts_idx {
+        int64_t ts;
+        uint32_t idx;
+    } *by_ts;         /* the records sorted by time */
+    uint64_t (*hash)[2]; /* per record: key hash; {0, 0} none */
+    uint8_t *frame_done; /* per frame: keys computed */
+    uint64_t used;
+};
+
+static void dcache_free(ct_dcache *c)
+{
+    if (c == NULL)
+        return;
+    ct_block_dir_release(&c->dir);
+    free(c->by_ts);
+    free(c->hash);
+    free(c->frame_done);
+    free(c);
 }
 
-/* ---- the block list and the block-set cache ---- */
-
-static int blocks_add(ct_dedup *d, const ct_dblock *b)
+static int by_ts_cmp(const void *a, const void *b)
 {
-    if (d->n_blocks == d->cap_blocks) {
-        size_t cap = d->cap_blocks ? d->cap_blocks * 2 : 256;
-        ct_dblock *p = realloc(d->blocks, cap * sizeof(*p));
+    const struct ts_idx *x = a, *y = b;
 
-        if (p == NULL)
-            return -1;
-        d->blocks = p;
-        d->cap_blocks = cap;
-    }
-    d->blocks[d->n_blocks++] = *b;
-    if (d->n_blocks == 1 || b->max_ts > d->blocks_max_ts)
-        d->blocks_max_ts = b->max_ts;
-    return 0;
+    return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
-/* The cache slot to (re)use: the empty or least recently used one. */
-static size_t cache_victim(ct_dedup *d)
+static ct_status dcache_load(ct_store *s, const ct_dblock *blk, ct_dcache **ret, ct_error *err)
 {
-    size_t v = 0;
-
-    for (size_t i = 0; i < CT_DEDUP_CACHE; i++) {
-        if (d->cache[i].block == 0)
-            return i;
-        if (d->cache[i].used < d->cache[v].used)
-            v = i;
-    }
-    return v;
-}
-
-static ct_status block_set(ct_store *s, const ct_dblock *b, const ct_hset **ret, ct_error *err)
-{
-    ct_dedup *d = &s->dedup;
+    ct_dcache *c = calloc(1, sizeof(*c));
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
     ct_block_hdr h;
-    unsigned char *frame = NULL;
-    char *raw = NULL;
-    ct_record_view *views = NULL;
-    ct_hset set = {0};
-    size_t slot;
     int fd;
-    ct_status rc;
+    ct_status rc = c != NULL && dctx != NULL ? CT_OK
+                                             : ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
 
-    for (size_t i = 0; i < CT_DEDUP_CACHE; i++)
-        if (d->cache[i].block == b->id) {
-            d->cache[i].used = ++d->tick;
-            *ret = &d->cache[i].set;
-            return CT_OK;
-        }
-    rc = ct_store_segment_fd(s, b->seg, &fd, err);
     if (rc == CT_OK)
-        rc = ct_block_read(fd, b->off, b->len, &h, &frame, err);
+        rc = ct_store_segment_fd(s, blk->seg, &fd, err);
     if (rc == CT_OK)
-        rc = ct_block_decompress(&h, frame, &raw, err);
-    if (rc == CT_OK && (views = malloc((h.n_records ? h.n_records : 1) * sizeof(*views))) == NULL)
-        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory de-duplicating");
-    if (rc == CT_OK)
-        rc = ct_block_payload_decode(raw, h.raw_len, h.n_records, views, err);
-    for (size_t i = 0; rc == CT_OK && i < h.n_records; i++)
-        if (put_view(s, &set, &views[i], 1) != 0)
-            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory de-duplicating");
-    free(views);
-    free(raw);
-    free(frame);
+        rc = ct_block_read_dir(fd, blk->off, blk->len, dctx, &h, NULL, &c->dir, err);
+    ZSTD_freeDCtx(dctx);
     if (rc != CT_OK) {
-        hset_free(&set);
-        ct_error_prefix(err, "block %llu", (unsigned long long)b->id);
+        free(c);
         return rc;
     }
-    slot = cache_victim(d);
-    hset_free(&d->cache[slot].set);
-    d->cache[slot].set = set;
-    d->cache[slot].block = b->id;
-    d->cache[slot].used = ++d->tick;
-    *ret = &d->cache[slot].set;
+    c->blk = *blk;
+    c->by_ts = malloc(c->dir.n_records * sizeof(*c->by_ts));
+    c->hash = calloc(c->dir.n_records, sizeof(*c->hash));
+    c->frame_done = calloc(c->dir.n_frames, 1);
+    if (c->by_ts == NULL || c->hash == NULL || c->frame_done == NULL) {
+        dcache_free(c);
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    }
+    for (uint32_t i = 0; i < c->dir.n_records; i++)
+        c->by_ts[i] = (struct ts_idx){c->dir.ts[i], i};
+    qsort(c->by_ts, c->dir.n_records, sizeof(*c->by_ts), by_ts_cmp);
+    *ret = c;
     return CT_OK;
 }
 
-/* ---- the interface ---- */
+/* Compute the keys of every record of frame fi. */
+static ct_status dcache_frame(ct_store *s, ct_dcache *c, uint32_t fi, ct_error *err)
+{
+    const ct_frame_ent *fe = &c->dir.frames[fi];
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ct_record_view *views = malloc(fe->n * sizeof(*views));
+    char *raw = NULL;
+    int fd;
+    ct_status rc = dctx != NULL && views != NULL
+                       ? ct_store_segment_fd(s, c->blk.seg, &fd, err)
+                       : ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+
+    if (rc == CT_OK)
+        rc = ct_frame_read(fd, c->blk.off, &c->dir, fi, dctx, &raw, err);
+    if (rc == CT_OK)
+        rc = ct_frame_decode(&c->dir, fi, raw, fe->raw_len, views, err);
+    for (uint32_t i = 0; rc == CT_OK && i < fe->n; i++) {
+        char *key = s->opts.dedup_key(views[i].source, views[i].raw.p, views[i].raw.len);
+
+        if (key != NULL) {
+            key_hash(views[i].source, key, strlen(key), &c->hash[fe->first + i][0],
+                     &c->hash[fe->first + i][1]);
+            free(key);
+        }
+    }
+    if (rc == CT_OK)
+        c->frame_done[fi] = 1;
+    else
+        ct_error_prefix(err, "block %llu", (unsigned long long)c->blk.id);
+    ZSTD_freeDCtx(dctx);
+    free(views);
+    free(raw);
+    return rc;
+}
+
+static uint32_t frame_of(const ct_block_dir *d, uint32_t rec)
+{
+    uint32_t lo = 0, hi = d->n_frames;
+
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (d->frames[mid].first <= rec)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static ct_dcache *dcache_get(ct_store *s, const ct_dblock *blk, ct_error *err, ct_status *rc)
+{
+    ct_dedup *d = &s->dedup;
+    size_t victim = 0;
+
+    for (size_t i = 0; i < CT_DEDUP_CACHE; i++) {
+        if (d->cache[i] != NULL && d->cache[i]->blk.id == blk->id) {
+            d->cache[i]->used = ++d->tick;
+            return d->cache[i];
+        }
+        if (d->cache[i] == NULL || (d->cache[victim] != NULL &&
+                                    d->cache[i]->used < d->cache[victim]->used))
+            victim = i;
+    }
+    dcache_free(d->cache[victim]);
+    d->cache[victim] = NULL;
+    *rc = dcache_load(s, blk, &d->cache[victim], err);
+    if (*rc != CT_OK)
+        return NULL;
+    d->cache[victim]->used = ++d->tick;
+    return d->cache[victim];
+}
+
+/* Whether sealed block blk holds a record of source src, time ts, key hash. */
+static ct_status block_has(ct_store *s, const ct_dblock *blk, ct_source src, int64_t ts,
+                           uint64_t a, uint64_t b, int *ret, ct_error *err)
+{
+    ct_status rc = CT_OK;
+    ct_dcache *c = dcache_get(s, blk, err, &rc);
+    size_t lo = 0, hi;
+
+    if (c == NULL)
+        return rc;
+    hi = c->dir.n_records;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c->by_ts[mid].ts < ts)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < c->dir.n_records && c->by_ts[lo].ts == ts; lo++) {
+        uint32_t r = c->by_ts[lo].idx, fi;
+
+        if (c->dir.source[r] != (uint8_t)src)
+            continue;
+        fi = frame_of(&c->dir, r);
+        if (!c->frame_done[fi] && (rc = dcache_frame(s, c, fi, err)) != CT_OK)
+            return rc;
+        if (c->hash[r][0] == a && c->hash[r][1] == b) {
+            *ret = 1;
+            return CT_OK;
+        }
+    }
+    return CT_OK;
+}
+
+/* ---- the block list ---- */
+
+static void blocks_fix_max(ct_dedup *d, size_t from)
+{
+    for (size_t i = from; i < d->n_blocks; i++) {
+        int64_t m = d->blocks[i].max_ts;
+
+        d->max_upto[i] = i > 0 && d->max_upto[i - 1] > m ? d->max_upto[i - 1] : m;
+    }
+}
+
+ct_status ct_dedup_sealed(ct_dedup *d, const ct_dblock *b, ct_error *err)
+{
+    size_t at;
+
+    if (d->n_blocks == d->cap_blocks) {
+        size_t cap = d->cap_blocks ? d->cap_blocks * 2 : 256;
+        ct_dblock *p = realloc(d->blocks, cap * sizeof(*p));
+        int64_t *m = p != NULL ? realloc(d->max_upto, cap * sizeof(*m)) : NULL;
+
+        if (p != NULL)
+            d->blocks = p;
+        if (m == NULL)
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+        d->max_upto = m;
+        d->cap_blocks = cap;
+    }
+    for (at = d->n_blocks; at > 0 && d->blocks[at - 1].min_ts > b->min_ts; at--)
+        ;
+    memmove(&d->blocks[at + 1], &d->blocks[at], (d->n_blocks - at) * sizeof(*d->blocks));
+    d->blocks[at] = *b;
+    d->n_blocks++;
+    blocks_fix_max(d, at);
+    return CT_OK;
+}
 
 ct_status ct_dedup_open(ct_store *s, ct_error *err)
 {
-    ct_dedup *d = &s->dedup;
     sqlite3_stmt *st;
     int step;
     ct_status rc = ct_index_prepare(s->db,
                                     "SELECT id, segment, offset, length, min_ts, max_ts"
-                                    " FROM blocks ORDER BY id",
+                                    " FROM blocks ORDER BY min_ts",
                                     &st, err);
 
     if (rc != CT_OK)
         return rc;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == CT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         ct_dblock b = {(uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
                        (uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
                        sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
 
-        if (blocks_add(d, &b) != 0)
-            break;
-    }
-    if (step == SQLITE_ROW)
-        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory loading the block list");
-    else if (step != SQLITE_DONE)
-        rc = ct_index_err(s->db, err, "cannot read the block list");
-    sqlite3_finalize(st);
-    if (rc != CT_OK)
-        return rc;
-
-    rc = ct_index_prepare(s->db, "SELECT seq, rec FROM journal ORDER BY seq", &st, err);
-    if (rc != CT_OK)
-        return rc;
-    while (rc == CT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        ct_record_view v;
-        size_t used;
-
-        rc = ct_record_view_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-                                   &v, &used, err);
-        if (rc == CT_OK && put_view(s, &d->journal, &v, (uint64_t)sqlite3_column_int64(st, 0)) != 0)
-            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory loading the journal");
+        rc = ct_dedup_sealed(&s->dedup, &b, err);
     }
     if (rc == CT_OK && step != SQLITE_DONE)
-        rc = ct_index_err(s->db, err, "cannot read the journal");
+        rc = ct_index_err(s->db, err, "cannot list blocks");
     sqlite3_finalize(st);
     return rc;
 }
 
 void ct_dedup_free(ct_dedup *d)
 {
-    hset_free(&d->journal);
-    for (size_t i = 0; i < CT_DEDUP_CACHE; i++)
-        hset_free(&d->cache[i].set);
+    hset_free(&d->cur);
+    hset_free(&d->prev);
     free(d->blocks);
+    free(d->max_upto);
+    for (size_t i = 0; i < CT_DEDUP_CACHE; i++)
+        dcache_free(d->cache[i]);
     memset(d, 0, sizeof(*d));
 }
 
-ct_status ct_dedup_check(ct_store *s, const ct_record *rec, uint64_t seq, int *ret_dup,
-                         ct_error *err)
+ct_status ct_dedup_check(ct_store *s, ct_source source, const char *key, int64_t ts,
+                         uint64_t seq, int *ret_dup, ct_error *err)
 {
     ct_dedup *d = &s->dedup;
     uint64_t a, b;
+    size_t lo = 0, hi = d->n_blocks;
 
     *ret_dup = 0;
-    if (rec->dedup == NULL)
-        return CT_OK;
-    key_hash(rec->source, rec->dedup, strlen(rec->dedup), &a, &b);
-    if (hset_has(&d->journal, a, b)) {
+    key_hash(source, key, strlen(key), &a, &b);
+    if (hset_has(&d->cur, a, b) || hset_has(&d->prev, a, b)) {
         *ret_dup = 1;
         return CT_OK;
     }
-    if (d->n_blocks > 0 && rec->ts_ns <= d->blocks_max_ts) {
-        for (size_t i = 0; i < d->n_blocks; i++) {
-            const ct_dblock *blk = &d->blocks[i];
-            const ct_hset *set;
+    if (s->opts.dedup_key != NULL) {
+        /* the blocks with min_ts <= ts, newest start first, while one of
+         * them may still reach ts */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (d->blocks[mid].min_ts <= ts)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i-- > 0 && d->max_upto[i] >= ts;) {
             ct_status rc;
 
-            if (rec->ts_ns < blk->min_ts || rec->ts_ns > blk->max_ts)
+            if (d->blocks[i].max_ts < ts)
                 continue;
-            rc = block_set(s, blk, &set, err);
-            if (rc != CT_OK)
+            rc = block_has(s, &d->blocks[i], source, ts, a, b, ret_dup, err);
+            if (rc != CT_OK || *ret_dup)
                 return rc;
-            if (hset_has(set, a, b)) {
-                *ret_dup = 1;
-                return CT_OK;
-            }
         }
     }
-    if (hset_put(&d->journal, a, b, seq) != 0)
-        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory de-duplicating");
+    if (hset_put(&d->cur, a, b, seq) != 0)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     return CT_OK;
 }
 
 void ct_dedup_rollback(ct_dedup *d, uint64_t from)
 {
-    /* Stale entries would make a retried record a duplicate of itself and
-     * lose it; when memory runs out, forget them all instead (the price is
-     * a missed duplicate, never a lost record). */
-    if (hset_split(&d->journal, from, UINT64_MAX, NULL) != 0)
-        hset_free(&d->journal);
+    /* tombstones: they keep probe chains whole and match nothing */
+    for (size_t i = 0; i < d->cur.cap; i++)
+        if (d->cur.tab[i].seq >= from && d->cur.tab[i].seq != HSET_TOMB)
+            d->cur.tab[i].seq = HSET_TOMB;
 }
 
-ct_status ct_dedup_sealed(ct_dedup *d, const ct_dblock *b, uint64_t last_seq, ct_error *err)
+void ct_dedup_cut(ct_dedup *d)
 {
-    ct_hset set = {0};
-    size_t slot;
-
-    if (blocks_add(d, b) != 0 || hset_split(&d->journal, 1, last_seq + 1, &set) != 0) {
-        hset_free(&set);
-        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory de-duplicating");
-    }
-    /* the new block is the likeliest to be asked about next: cache its set */
-    slot = cache_victim(d);
-    hset_free(&d->cache[slot].set);
-    d->cache[slot].set = set;
-    d->cache[slot].block = b->id;
-    d->cache[slot].used = ++d->tick;
-    return CT_OK;
+    hset_free(&d->prev);
+    d->prev = d->cur;
+    memset(&d->cur, 0, sizeof(d->cur));
 }

@@ -1,5 +1,5 @@
 /*
- * store/segment.c - append-only segment files of zstd blocks.
+ * store/segment.c - append-only segment files of blocks.
  *
  * A segment is written front to back and never modified; a block is only
  * indexed once its bytes are fsynced, so anything past the last indexed
@@ -7,28 +7,11 @@
  * little-endian (docs/FORMAT.md#segment; change both together):
  *
  * Segment header, 32 bytes:
- *   0  8  magic "CTRLSEG1"
+ *   0  8  magic "CTRLSEG2"
  *   8  8  segment id (u64, also the file name "%08llu.seg")
  *  16 16  store id (random, from index.db meta; ties segments to a store)
  *
- * Block, 128-byte header + comp_len bytes of one zstd frame:
- *   0  4  magic "CTBK"
- *   4  2  version (1)
- *   6  2  flags (0; readers refuse unknown bits)
- *   8  8  block id (chain position, from 1)
- *  16  8  first_seq
- *  24  4  n_records
- *  28  4  raw_len (uncompressed payload bytes)
- *  32  4  comp_len
- *  36  4  reserved (0)
- *  40  8  min_ts (i64 ns)
- *  48  8  max_ts (i64 ns)
- *  56 32  prev: chain hash of block id-1 (zeros for block 1)
- *  88 32  payload hash: BLAKE2b-256 of the zstd frame
- * 120  8  reserved (0)
- *
- * The payload is n_records encoded records (docs/FORMAT.md#record) sorted by
- * (ts, seq).  A block's chain hash is BLAKE2b-256 of its 128 header bytes.
+ * Then blocks back to back (blockfmt.c): header, directory, frames.
  */
 #include "segment.h"
 
@@ -40,66 +23,10 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <zstd.h>
 
 #include "codec.h"
 
-static const char seg_magic[8] = {'C', 'T', 'R', 'L', 'S', 'E', 'G', '1'};
-static const char blk_magic[4] = {'C', 'T', 'B', 'K'};
-#define BLK_VERSION 1
-
-void ct_block_hdr_encode(const ct_block_hdr *h, unsigned char out[CT_BLOCK_HDR])
-{
-    memset(out, 0, CT_BLOCK_HDR);
-    memcpy(out, blk_magic, 4);
-    ct_le_put_u16(out + 4, BLK_VERSION);
-    ct_le_put_u64(out + 8, h->id);
-    ct_le_put_u64(out + 16, h->first_seq);
-    ct_le_put_u32(out + 24, h->n_records);
-    ct_le_put_u32(out + 28, h->raw_len);
-    ct_le_put_u32(out + 32, h->comp_len);
-    ct_le_put_u64(out + 40, (uint64_t)h->min_ts);
-    ct_le_put_u64(out + 48, (uint64_t)h->max_ts);
-    memcpy(out + 56, h->prev, CT_HASH_LEN);
-    memcpy(out + 88, h->payload_hash, CT_HASH_LEN);
-}
-
-ct_status ct_block_hdr_decode(const unsigned char in[CT_BLOCK_HDR], ct_block_hdr *h,
-                              ct_error *err)
-{
-    static const unsigned char zeros[8] = {0};
-
-    if (memcmp(in, blk_magic, 4) != 0)
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "bad block magic");
-    if (ct_le_get_u16(in + 4) != BLK_VERSION)
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "unknown block version %u",
-                            ct_le_get_u16(in + 4));
-    if (ct_le_get_u16(in + 6) != 0)
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "unknown block flags 0x%x",
-                            ct_le_get_u16(in + 6));
-    if (memcmp(in + 36, zeros, 4) != 0 || memcmp(in + 120, zeros, 8) != 0)
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "reserved block header bytes are not zero");
-    h->id = ct_le_get_u64(in + 8);
-    h->first_seq = ct_le_get_u64(in + 16);
-    h->n_records = ct_le_get_u32(in + 24);
-    h->raw_len = ct_le_get_u32(in + 28);
-    h->comp_len = ct_le_get_u32(in + 32);
-    h->min_ts = (int64_t)ct_le_get_u64(in + 40);
-    h->max_ts = (int64_t)ct_le_get_u64(in + 48);
-    memcpy(h->prev, in + 56, CT_HASH_LEN);
-    memcpy(h->payload_hash, in + 88, CT_HASH_LEN);
-    return CT_OK;
-}
-
-void ct_block_hash(const unsigned char hdr[CT_BLOCK_HDR], unsigned char out[CT_HASH_LEN])
-{
-    (void)crypto_generichash(out, CT_HASH_LEN, hdr, CT_BLOCK_HDR, NULL, 0);
-}
-
-void ct_payload_hash(const void *p, size_t n, unsigned char out[CT_HASH_LEN])
-{
-    (void)crypto_generichash(out, CT_HASH_LEN, p, n, NULL, 0);
-}
+static const char seg_magic[8] = {'C', 'T', 'R', 'L', 'S', 'E', 'G', '2'};
 
 void ct_segment_name(uint64_t seg_id, char out[32])
 {
@@ -188,11 +115,30 @@ ct_status ct_segment_check_header(int fd, uint64_t seg_id, const unsigned char s
     return CT_OK;
 }
 
-ct_status ct_block_read(int fd, uint64_t off, uint64_t len, ct_block_hdr *h,
-                        unsigned char **ret_frame, ct_error *err)
+static ct_status decompress_to(ZSTD_DCtx *dctx, const void *src, size_t n, size_t raw_len,
+                               char **ret, const char *what, ct_error *err)
 {
-    unsigned char hdr[CT_BLOCK_HDR], sum[CT_HASH_LEN];
-    unsigned char *frame;
+    char *raw = malloc(raw_len != 0 ? raw_len : 1);
+    size_t got;
+
+    if (raw == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory decompressing a %s", what);
+    got = ZSTD_decompressDCtx(dctx, raw, raw_len, src, n);
+    if (ZSTD_isError(got) || got != raw_len) {
+        free(raw);
+        return ct_error_set(err, CT_ERR_CORRUPT, 0, "%s does not decompress: %s", what,
+                            ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
+    }
+    *ret = raw;
+    return CT_OK;
+}
+
+ct_status ct_block_read_dir(int fd, uint64_t off, uint64_t len, ZSTD_DCtx *dctx, ct_block_hdr *h,
+                            unsigned char hdr_raw[CT_BLOCK_HDR], ct_block_dir *dir,
+                            ct_error *err)
+{
+    unsigned char hdr[CT_BLOCK_HDR], sum[CT_HASH_LEN], *buf;
+    char *raw = NULL;
     ct_status rc;
 
     if (len < CT_BLOCK_HDR)
@@ -203,58 +149,77 @@ ct_status ct_block_read(int fd, uint64_t off, uint64_t len, ct_block_hdr *h,
         rc = ct_block_hdr_decode(hdr, h, err);
     if (rc != CT_OK)
         return rc;
-    if ((uint64_t)h->comp_len != len - CT_BLOCK_HDR)
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "block frame length %u, index says %llu",
-                            h->comp_len, (unsigned long long)(len - CT_BLOCK_HDR));
-    frame = malloc(h->comp_len != 0 ? h->comp_len : 1);
-    if (frame == NULL)
+    if (ct_block_len(h) != len)
+        return ct_error_set(err, CT_ERR_CORRUPT, 0, "block length %llu, index says %llu",
+                            (unsigned long long)ct_block_len(h), (unsigned long long)len);
+    if (hdr_raw != NULL)
+        memcpy(hdr_raw, hdr, CT_BLOCK_HDR);
+    buf = malloc(h->dir_len != 0 ? h->dir_len : 1);
+    if (buf == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory reading a block");
-    rc = ct_pread_all(fd, frame, h->comp_len, off + CT_BLOCK_HDR, err);
+    rc = ct_pread_all(fd, buf, h->dir_len, off + CT_BLOCK_HDR, err);
     if (rc == CT_OK) {
-        ct_payload_hash(frame, h->comp_len, sum);
-        if (sodium_memcmp(sum, h->payload_hash, CT_HASH_LEN) != 0)
-            rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "block payload hash mismatch");
+        ct_hash_bytes(buf, h->dir_len, sum);
+        if (sodium_memcmp(sum, h->dir_hash, CT_HASH_LEN) != 0)
+            rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "block directory hash mismatch");
     }
-    if (rc != CT_OK) {
-        free(frame);
-        return rc;
+    if (rc == CT_OK)
+        rc = decompress_to(dctx, buf, h->dir_len, h->dir_raw_len, &raw, "block directory", err);
+    free(buf);
+    if (rc == CT_OK)
+        rc = ct_block_dir_decode(h, raw, h->dir_raw_len, dir, err);
+    free(raw);
+    return rc;
+}
+
+ct_status ct_frame_read(int fd, uint64_t block_off, const ct_block_dir *dir, uint32_t fi,
+                        ZSTD_DCtx *dctx, char **ret_raw, ct_error *err)
+{
+    const ct_frame_ent *fe = &dir->frames[fi];
+    unsigned char sum[CT_HASH_LEN], *buf = malloc(fe->comp_len != 0 ? fe->comp_len : 1);
+    ct_status rc;
+
+    if (buf == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory reading a frame");
+    rc = ct_pread_all(fd, buf, fe->comp_len, block_off + fe->off, err);
+    if (rc == CT_OK) {
+        ct_hash_bytes(buf, fe->comp_len, sum);
+        if (sodium_memcmp(sum, fe->hash, CT_HASH_LEN) != 0)
+            rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "hash mismatch");
     }
-    *ret_frame = frame;
-    return CT_OK;
+    if (rc == CT_OK)
+        rc = decompress_to(dctx, buf, fe->comp_len, fe->raw_len, ret_raw, "frame", err);
+    if (rc != CT_OK)
+        ct_error_prefix(err, "frame %u of %u at block offset %llu", fi, dir->n_frames,
+                        (unsigned long long)fe->off);
+    free(buf);
+    return rc;
 }
 
 int ct_segment_tail_block(int fd, uint64_t off, uint64_t size, uint64_t next_id,
                           const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h)
 {
-    unsigned char hdr[CT_BLOCK_HDR], *frame = NULL;
-    uint64_t len;
+    unsigned char hdr[CT_BLOCK_HDR];
+    ct_block_dir dir;
+    ZSTD_DCtx *dctx;
+    int ok, have_dir;
 
     if (size < off || size - off < CT_BLOCK_HDR ||
         ct_pread_all(fd, hdr, sizeof(hdr), off, NULL) != CT_OK ||
         ct_block_hdr_decode(hdr, h, NULL) != CT_OK)
         return 0;
-    len = CT_BLOCK_HDR + (uint64_t)h->comp_len;
-    if (h->id != next_id || sodium_memcmp(h->prev, prev, CT_HASH_LEN) != 0 || len > size - off ||
-        ct_block_read(fd, off, len, h, &frame, NULL) != CT_OK)
+    if (h->id != next_id || sodium_memcmp(h->prev, prev, CT_HASH_LEN) != 0 ||
+        ct_block_len(h) > size - off || (dctx = ZSTD_createDCtx()) == NULL)
         return 0;
-    free(frame);
-    return 1;
-}
+    ok = have_dir = ct_block_read_dir(fd, off, ct_block_len(h), dctx, h, NULL, &dir, NULL) == CT_OK;
+    for (uint32_t f = 0; ok && f < dir.n_frames; f++) {
+        char *raw = NULL;
 
-ct_status ct_block_decompress(const ct_block_hdr *h, const unsigned char *frame, char **ret_raw,
-                              ct_error *err)
-{
-    char *raw = malloc(h->raw_len != 0 ? h->raw_len : 1);
-    size_t n;
-
-    if (raw == NULL)
-        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory decompressing a block");
-    n = ZSTD_decompress(raw, h->raw_len, frame, h->comp_len);
-    if (ZSTD_isError(n) || n != h->raw_len) {
+        ok = ct_frame_read(fd, off, &dir, f, dctx, &raw, NULL) == CT_OK;
         free(raw);
-        return ct_error_set(err, CT_ERR_CORRUPT, 0, "block does not decompress: %s",
-                            ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
     }
-    *ret_raw = raw;
-    return CT_OK;
+    if (have_dir)
+        ct_block_dir_release(&dir);
+    ZSTD_freeDCtx(dctx);
+    return ok;
 }

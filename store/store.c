@@ -1,16 +1,18 @@
 /*
- * store/store.c - opening a data directory, group-committed appends, sealing.
+ * store/store.c - opening a data directory, group-committed appends,
+ * recovery.
  *
- * Write path: ct_store_append() queues its records; the first caller to find
- * no leader becomes it, takes every queued call, and writes them all in one
- * SQLite transaction (journal rows, de-duplication keys, catalog facts) whose
- * COMMIT is the one fsync they share (WAL, synchronous=FULL).  Then each
- * caller is told its records are durable.  When the journal holds a block's
- * worth, the leader seals: the oldest rows become one zstd block appended to
- * the current segment and fsynced, and only then is the block indexed and
- * its rows deleted, in one transaction.  A crash between the two leaves an
- * unindexed tail in the segment, which the next open cuts: the rows are still
- * in the journal and are sealed again.  See docs/ARCHITECTURE.md.
+ * Write path: ct_store_append() queues its records; the first caller to
+ * find no leader becomes it, takes every queued call, and stores them all
+ * at once.  A journaled append (ctrail serve) writes them to the journal
+ * table in one SQLite transaction, with the catalog rows they changed and
+ * their cursors, whose COMMIT is the one fsync they share (WAL,
+ * synchronous=FULL); then each caller is told its records are durable.  A
+ * bulk append (import) only adds them to the block being filled.  Either
+ * way every record also goes into that block; a full block is handed to
+ * the sealer thread (seal.c), which writes and indexes it while the next
+ * one fills.  A crash loses no journaled record: at open the journal's
+ * rows are put back into a block.  See docs/ARCHITECTURE.md.
  */
 #include "store_impl.h"
 
@@ -31,6 +33,9 @@
 #include "ctrail/time.h"
 #include "index.h"
 
+#define STORE_FORMAT 2
+#define CATALOG_CACHE_ROWS 16384
+
 struct ct_pending {
     ct_record *recs; /* borrowed from the caller */
     size_t n;
@@ -45,10 +50,11 @@ struct ct_pending {
 void ct_store_opts_init(ct_store_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->block_target_bytes = 4u << 20;
+    o->block_target_bytes = 8u << 20;
     o->block_max_records = 65536;
+    o->frame_target_bytes = 128u << 10;
     o->segment_max_bytes = 256ull << 20;
-    o->zstd_level = 6;
+    o->zstd_level = 3;
     o->max_record_bytes = 16u << 20;
 }
 
@@ -115,9 +121,11 @@ static ct_status meta_get(ct_store *s, const char *key, char *out, size_t cap, c
     return rc;
 }
 
+/* The store id, made at first open; a data directory of another format is
+ * refused with what to do about it. */
 static ct_status store_identity(ct_store *s, ct_error *err)
 {
-    char hex[2 * CT_STORE_ID_LEN + 1], sql[160];
+    char hex[2 * CT_STORE_ID_LEN + 1], fmt[16], sql[192];
     ct_status rc = meta_get(s, "store_id", hex, sizeof(hex), err);
 
     if (rc == CT_ERR_NOTFOUND && !s->read_only) {
@@ -125,65 +133,42 @@ static ct_status store_identity(ct_store *s, ct_error *err)
         sodium_bin2hex(hex, sizeof(hex), s->store_id, sizeof(s->store_id));
         (void)snprintf(sql, sizeof(sql),
                        "INSERT INTO meta VALUES ('store_id', '%s'), ('created_ns', '%lld'),"
-                       " ('format', '1')",
-                       hex, (long long)ct_time_now_ns());
+                       " ('format', '%d')",
+                       hex, (long long)ct_time_now_ns(), STORE_FORMAT);
         return ct_index_exec(s->db, sql, err);
     }
     if (rc != CT_OK)
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "index has no store id");
+    if (meta_get(s, "format", fmt, sizeof(fmt), NULL) != CT_OK || atoi(fmt) != STORE_FORMAT)
+        return ct_error_set(err, CT_ERR_INVALID, 0,
+                            "data directory '%s' is in store format %s, this ctrail reads "
+                            "format %d: with the ctrail that wrote it, run `ctrail --data %s "
+                            "events -o raw > trail.log` and import trail.log into a new data "
+                            "directory",
+                            s->dir, fmt[0] ? fmt : "1", STORE_FORMAT, s->dir);
     if (sodium_hex2bin(s->store_id, sizeof(s->store_id), hex, strlen(hex), NULL, NULL, NULL) != 0)
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "index store id is not hex");
     return CT_OK;
 }
 
-static int journal_holds(ct_store *s, uint64_t first_seq, uint64_t n)
+int ct_journal_holds(ct_store *s, uint64_t seq)
 {
     sqlite3_stmt *st;
-    int64_t have = -1;
+    int have = 0;
 
-    if (ct_index_prepare(s->db, "SELECT count(*) FROM journal WHERE seq BETWEEN ?1 AND ?2", &st,
-                         NULL) != CT_OK)
+    if (ct_index_prepare(s->db, "SELECT 1 FROM journal WHERE seq = ?1", &st, NULL) != CT_OK)
         return 0;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)first_seq);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(first_seq + n - 1));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        have = sqlite3_column_int64(st, 0);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+    have = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
-    return n > 0 && have == (int64_t)n;
+    return have;
 }
 
 int ct_orphan_block(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t size,
                     uint64_t next_id, const unsigned char prev[CT_HASH_LEN], ct_block_hdr *h)
 {
     return ct_segment_tail_block(fd, off, size, next_id, prev, h) &&
-           !journal_holds(s, h->first_seq, h->n_records) && !ct_seal_marked(s, seg, off, h->id);
-}
-
-/* Blocks before meta extra_keys_block have no postings for (some of)
- * record_keys' keys: it is set at the first writer open with record_keys,
- * and moved to the next block when record_keys_version is newer than
- * meta extra_keys_version (meta values are TEXT, compared as integers). */
-static ct_status extra_keys_from_here(ct_store *s, ct_error *err)
-{
-    char sql[512];
-
-    (void)snprintf(sql, sizeof(sql),
-                   "BEGIN IMMEDIATE;"
-                   "INSERT OR IGNORE INTO meta VALUES ('extra_keys_block',"
-                   " (SELECT coalesce(max(id), 0) + 1 FROM blocks));"
-                   "INSERT OR IGNORE INTO meta VALUES ('extra_keys_version', 1);"
-                   "UPDATE meta SET value = (SELECT coalesce(max(id), 0) + 1 FROM blocks)"
-                   " WHERE key = 'extra_keys_block' AND (SELECT CAST(value AS INTEGER) FROM meta"
-                   " WHERE key = 'extra_keys_version') < %d;"
-                   "UPDATE meta SET value = %d WHERE key = 'extra_keys_version'"
-                   " AND CAST(value AS INTEGER) < %d;"
-                   "COMMIT;",
-                   s->opts.record_keys_version, s->opts.record_keys_version,
-                   s->opts.record_keys_version);
-    if (ct_index_exec(s->db, sql, err) == CT_OK)
-        return CT_OK;
-    (void)ct_index_exec(s->db, "ROLLBACK", NULL);
-    return err != NULL ? err->code : CT_ERR_DB;
+           !ct_journal_holds(s, h->first_seq) && !ct_seal_marked(s, seg, off, h->id);
 }
 
 /* A whole block past the index that neither the journal nor the sealing
@@ -241,8 +226,7 @@ static ct_status store_recover(ct_store *s, ct_error *err)
                           " (SELECT offset + length FROM blocks ORDER BY id DESC LIMIT 1),"
                           " (SELECT hash FROM blocks ORDER BY id DESC LIMIT 1),"
                           " (SELECT first_seq + n_records - 1 FROM blocks ORDER BY id DESC LIMIT 1),"
-                          " (SELECT max(seq) FROM journal), (SELECT count(*) FROM journal),"
-                          " (SELECT coalesce(sum(length(rec)), 0) FROM journal)",
+                          " (SELECT max(seq) FROM journal)",
                           &st, err);
     if (rc != CT_OK)
         return rc;
@@ -264,8 +248,6 @@ static ct_status store_recover(ct_store *s, ct_error *err)
     if ((uint64_t)sqlite3_column_int64(st, 6) > max_seq)
         max_seq = (uint64_t)sqlite3_column_int64(st, 6);
     s->next_seq = max_seq + 1;
-    s->journal_records = (uint64_t)sqlite3_column_int64(st, 7);
-    s->journal_bytes = (uint64_t)sqlite3_column_int64(st, 8);
     sqlite3_finalize(st);
 
     if (s->seg_id == 0)
@@ -307,17 +289,118 @@ static ct_status store_recover(ct_store *s, ct_error *err)
 
 static ct_status store_prepare(ct_store *s, ct_error *err)
 {
-    static const char upsert_name[] =
-        "INSERT INTO container_names (name, id, first_seen_ns, last_seen_ns) VALUES (?1, ?2, ?3, ?3)"
-        " ON CONFLICT (name, id) DO UPDATE SET"
-        " first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),"
-        " last_seen_ns = max(last_seen_ns, excluded.last_seen_ns)";
-    ct_status rc;
+    ct_status rc = ct_index_prepare(s->db,
+                                    "INSERT INTO journal (seq, rec, keys, dedup)"
+                                    " VALUES (?, ?, ?, ?)",
+                                    &s->st_journal_ins, err);
 
-    rc = ct_index_prepare(s->db, "INSERT INTO journal (seq, rec) VALUES (?, ?)",
-                          &s->st_journal_ins, err);
+    if (rc == CT_OK && (s->cat = ct_catcache_new(CATALOG_CACHE_ROWS)) == NULL)
+        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory opening the store");
+    if (rc == CT_OK && (s->open = ct_builder_new(++s->next_gen)) == NULL)
+        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory opening the store");
+    if (rc == CT_OK && (s->cctx = ZSTD_createCCtx()) == NULL)
+        rc = ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create a zstd context");
     if (rc == CT_OK)
-        rc = ct_index_prepare(s->db, upsert_name, &s->st_name_upsert, err);
+        (void)ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, s->opts.zstd_level);
+    return rc;
+}
+
+static int block_full(const ct_store *s, const ct_builder *b)
+{
+    return b->raw_bytes >= s->opts.block_target_bytes || b->n >= s->opts.block_max_records;
+}
+
+/* Hand the open block to the sealer and start a new one (leader). */
+static ct_status cut_block(ct_store *s, ct_error *err)
+{
+    ct_builder *b = s->open, *next = ct_builder_new(s->next_gen + 1);
+    ct_status rc = CT_OK;
+
+    if (next == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    if (s->opts.bulk)
+        rc = ct_catcache_snapshot(s, b->gen, &b->catalog, err);
+    if (rc != CT_OK) {
+        ct_builder_free(next);
+        return rc;
+    }
+    b->journaled = !s->opts.bulk;
+    s->next_gen++;
+    s->open = next;
+    ct_dedup_cut(&s->dedup);
+    return ct_sealer_give(s, b, err);
+}
+
+/* Blocks the sealer indexed since the leader last looked go to dedup. */
+static ct_status take_sealed(ct_store *s, ct_error *err)
+{
+    ct_dblock *list;
+    size_t n;
+    ct_status rc = CT_OK;
+
+    pthread_mutex_lock(&s->seal_mu);
+    list = s->sealed_new;
+    n = s->n_sealed_new;
+    s->sealed_new = NULL;
+    s->n_sealed_new = s->cap_sealed_new = 0;
+    pthread_mutex_unlock(&s->seal_mu);
+    for (size_t i = 0; rc == CT_OK && i < n; i++)
+        rc = ct_dedup_sealed(&s->dedup, &list[i], err);
+    free(list);
+    return rc;
+}
+
+/* Put the journal's rows back into blocks (writer open, before the sealer
+ * runs): what a crash left unsealed. */
+static ct_status load_journal(ct_store *s, ct_error *err)
+{
+    sqlite3_stmt *st;
+    int step;
+    ct_status rc = ct_index_prepare(s->db, "SELECT seq, rec, keys, dedup FROM journal ORDER BY seq",
+                                    &st, err);
+
+    if (rc != CT_OK)
+        return rc;
+    while (rc == CT_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *enc = sqlite3_column_blob(st, 1);
+        size_t len = (size_t)sqlite3_column_bytes(st, 1), used;
+        const char *dedup = (const char *)sqlite3_column_text(st, 3);
+        ct_record_view v;
+        int dup;
+
+        rc = ct_record_view_decode(enc, len, &v, &used, err);
+        if (rc == CT_OK && dedup != NULL)
+            rc = ct_dedup_check(s, v.source, dedup, v.ts_ns, seq, &dup, err);
+        if (rc == CT_OK)
+            rc = ct_builder_add(s->open, seq, v.ts_ns, enc, len, v.raw.len,
+                                sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                                err);
+        if (rc == CT_OK && block_full(s, s->open))
+            rc = cut_block(s, err);
+        if (rc != CT_OK)
+            ct_error_prefix(err, "journal row %llu", (unsigned long long)seq);
+    }
+    if (rc == CT_OK && step != SQLITE_DONE)
+        rc = ct_index_err(s->db, err, "cannot read the journal");
+    sqlite3_finalize(st);
+    if (rc == CT_OK)
+        rc = take_sealed(s, err);
+    return rc;
+}
+
+static ct_status store_open_writer(ct_store *s, ct_error *err)
+{
+    ct_status rc = store_prepare(s, err);
+
+    if (rc == CT_OK)
+        rc = store_recover(s, err);
+    if (rc == CT_OK)
+        rc = ct_dedup_open(s, err);
+    if (rc == CT_OK)
+        rc = load_journal(s, err);
+    if (rc == CT_OK)
+        rc = ct_sealer_start(s, err);
     return rc;
 }
 
@@ -339,10 +422,24 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
         s->opts = *opts;
     else
         ct_store_opts_init(&s->opts);
+    if (s->opts.frame_target_bytes == 0)
+        s->opts.frame_target_bytes = 128u << 10;
     s->read_only = s->opts.read_only;
     s->dirfd = s->segdirfd = s->lockfd = s->seg_fd = s->mark_fd = -1;
     (void)pthread_mutex_init(&s->mu, NULL);
     (void)pthread_cond_init(&s->cv, NULL);
+    {
+        /* recursive: a journaled append holds it while the catalog cache
+         * reads a row it does not have */
+        pthread_mutexattr_t ma;
+
+        (void)pthread_mutexattr_init(&ma);
+        (void)pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+        (void)pthread_mutex_init(&s->db_mu, &ma);
+        (void)pthread_mutexattr_destroy(&ma);
+    }
+    (void)pthread_mutex_init(&s->seal_mu, NULL);
+    (void)pthread_cond_init(&s->seal_cv, NULL);
 
     rc = store_dirs(s, dir, err);
     if (rc == CT_OK && !s->read_only)
@@ -355,21 +452,10 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
         rc = ct_index_open(path, s->read_only, &s->db, err);
     if (rc == CT_OK)
         rc = store_identity(s, err);
-    if (rc == CT_OK && !s->read_only && s->opts.record_keys != NULL)
-        rc = extra_keys_from_here(s, err);
     if (rc == CT_OK)
         rc = ct_keys_load(s, !s->read_only, err);
-    if (rc == CT_OK && !s->read_only) {
-        rc = store_prepare(s, err);
-        if (rc == CT_OK)
-            rc = store_recover(s, err);
-        if (rc == CT_OK)
-            rc = ct_dedup_open(s, err);
-        if (rc == CT_OK && (s->cctx = ZSTD_createCCtx()) == NULL)
-            rc = ct_error_set(err, CT_ERR_NOMEM, 0, "cannot create a zstd context");
-        if (rc == CT_OK)
-            rc = ct_store_seal(s, 0, err);
-    }
+    if (rc == CT_OK && !s->read_only)
+        rc = store_open_writer(s, err);
     if (rc != CT_OK) {
         s->read_only = 1; /* do not seal on the way out */
         (void)ct_store_close(s, NULL);
@@ -379,23 +465,49 @@ ct_status ct_store_open(const char *dir, const ct_store_opts *opts, ct_store **r
     return CT_OK;
 }
 
+/* Seal what the open block holds and wait for the sealer (leader). */
+static ct_status seal_all(ct_store *s, ct_error *err)
+{
+    ct_status rc = CT_OK;
+
+    if (s->open->n > 0 || s->open->n_cursors > 0 || s->opts.bulk)
+        rc = cut_block(s, err);
+    ct_sealer_drain(s);
+    pthread_mutex_lock(&s->seal_mu);
+    if (rc == CT_OK && s->seal_rc != CT_OK) {
+        rc = s->seal_rc;
+        if (err != NULL)
+            *err = s->seal_err;
+    }
+    pthread_mutex_unlock(&s->seal_mu);
+    if (rc == CT_OK)
+        rc = take_sealed(s, err);
+    return rc;
+}
+
+static void leader_take(ct_store *s);
+static void leader_release(ct_store *s);
+
 ct_status ct_store_close(ct_store *s, ct_error *err)
 {
     ct_status rc = CT_OK;
 
     if (s == NULL)
         return CT_OK;
-    if (!s->read_only && s->db != NULL) {
-        rc = ct_store_seal(s, 1, err);
-        /* the journal is empty now: return its pages to the file system */
-        if (rc == CT_OK)
-            (void)ct_index_exec(s->db, "PRAGMA incremental_vacuum", NULL);
+    if (!s->read_only && s->db != NULL && s->open != NULL) {
+        leader_take(s);
+        rc = seal_all(s, err);
+        leader_release(s);
     }
+    ct_sealer_stop(s);
+    /* the journal is empty now: return its pages to the file system */
+    if (!s->read_only && s->db != NULL && rc == CT_OK)
+        (void)ct_index_exec(s->db, "PRAGMA incremental_vacuum", NULL);
     sqlite3_finalize(s->st_journal_ins);
     ct_dedup_free(&s->dedup);
-    sqlite3_finalize(s->st_cat_upsert);
-    sqlite3_finalize(s->st_cat_seen);
-    sqlite3_finalize(s->st_name_upsert);
+    ct_catcache_free(s->cat);
+    ct_builder_free(s->open);
+    free(s->sealed_new);
     if (s->db != NULL)
         sqlite3_close(s->db);
     ZSTD_freeCCtx(s->cctx);
@@ -416,6 +528,9 @@ ct_status ct_store_close(ct_store *s, ct_error *err)
     sodium_memzero(s->sign_sk, sizeof(s->sign_sk));
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->db_mu);
+    pthread_mutex_destroy(&s->seal_mu);
+    pthread_cond_destroy(&s->seal_cv);
     free(s->dir);
     free(s);
     return rc;
@@ -451,7 +566,7 @@ ct_status ct_store_segment_fd(ct_store *s, uint64_t seg_id, int *ret_fd, ct_erro
     return rc;
 }
 
-/* ---- leadership: one thread at a time commits or seals ---- */
+/* ---- leadership: one thread at a time appends ---- */
 
 static void leader_take(ct_store *s)
 {
@@ -472,14 +587,25 @@ static void leader_release(ct_store *s)
 
 /* ---- append ---- */
 
-/* Store one record: into the journal, or into the block being built
- * (direct != NULL). */
-static ct_status append_one(ct_store *s, ct_record *rec, ct_bytes *buf, ct_seal_work *direct,
-                            ct_append_result *res, ct_error *err)
+/* ct_key_fn that adds "t:value" to the ct_record ctx. */
+static void keys_into(void *ctx, const char *key, size_t len)
+{
+    if (len >= 3 && key[1] == ':')
+        (void)ct_record_add_key(ctx, key[0], key + 2, len - 2);
+}
+
+/* Store one record: into the open block, and the journal unless bulk. */
+static ct_status append_one(ct_store *s, ct_record *rec, ct_bytes *buf, ct_append_result *res,
+                            ct_error *err)
 {
     int dup = 0;
-    ct_status rc = ct_dedup_check(s, rec, s->next_seq, &dup, err);
+    ct_status rc = CT_OK;
+    const char *keys = rec->keys;
+    size_t keys_len = rec->keys_len;
+    ct_record extra = {0};
 
+    if (rec->dedup != NULL)
+        rc = ct_dedup_check(s, rec->source, rec->dedup, rec->ts_ns, s->next_seq, &dup, err);
     if (rc != CT_OK)
         return rc;
     if (dup) {
@@ -491,56 +617,42 @@ static ct_status append_one(ct_store *s, ct_record *rec, ct_bytes *buf, ct_seal_
     rc = ct_record_encode(rec, &buf->data, &buf->len, &buf->cap, err);
     if (rc != CT_OK)
         return rc;
-    if (direct != NULL) {
-        rc = ct_seal_add_row(direct, s->next_seq, buf->data, buf->len, err);
-        if (rc != CT_OK)
-            return rc;
-    } else {
+    if (keys == NULL && s->opts.record_keys != NULL && rec->raw != NULL) {
+        s->opts.record_keys(rec->source, rec->raw, rec->raw_len, keys_into, &extra);
+        keys = extra.keys;
+        keys_len = extra.keys_len;
+    }
+    if (!s->opts.bulk) {
         sqlite3_reset(s->st_journal_ins);
         sqlite3_bind_int64(s->st_journal_ins, 1, (int64_t)s->next_seq);
         sqlite3_bind_blob(s->st_journal_ins, 2, buf->data, (int)buf->len, SQLITE_STATIC);
+        if (keys != NULL)
+            sqlite3_bind_blob(s->st_journal_ins, 3, keys, (int)keys_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s->st_journal_ins, 3);
+        if (rec->dedup != NULL)
+            sqlite3_bind_text(s->st_journal_ins, 4, rec->dedup, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s->st_journal_ins, 4);
         if (sqlite3_step(s->st_journal_ins) != SQLITE_DONE)
-            return ct_index_err(s->db, err, "cannot write the journal");
-        s->journal_records++;
-        s->journal_bytes += buf->len;
+            rc = ct_index_err(s->db, err, "cannot write the journal");
     }
+    if (rc == CT_OK)
+        rc = ct_builder_add(s->open, s->next_seq, rec->ts_ns, buf->data, buf->len, rec->raw_len,
+                            keys, keys_len, err);
+    ct_record_release(&extra);
+    if (rc != CT_OK)
+        return rc;
     rec->seq = s->next_seq++;
     res->accepted++;
-    if (rec->facts != NULL && rec->facts->id != NULL && rec->facts->id[0] != '\0') {
-        rc = ct_catalog_apply(s, rec->facts, rec->ts_ns, err);
-        if (rc == CT_OK && rec->facts->name != NULL && rec->facts->name[0] != '\0') {
-            sqlite3_reset(s->st_name_upsert);
-            sqlite3_bind_text(s->st_name_upsert, 1, rec->facts->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s->st_name_upsert, 2, rec->facts->id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s->st_name_upsert, 3, rec->ts_ns);
-            if (sqlite3_step(s->st_name_upsert) != SQLITE_DONE)
-                rc = ct_index_err(s->db, err, "cannot record a container name");
-        }
-    } else if (rec->container != NULL && rec->container[0] != '\0') {
-        rc = ct_catalog_seen(s, rec->container, rec->ts_ns, err);
-    }
+    if (rec->facts != NULL && rec->facts->id != NULL && rec->facts->id[0] != '\0')
+        rc = ct_catcache_apply(s, rec->facts, rec->ts_ns, err);
+    else if (rec->container != NULL && rec->container[0] != '\0')
+        rc = ct_catcache_seen(s, rec->container, rec->ts_ns, err);
     return rc;
 }
 
-/* A batch worth a block on its own, with nothing older waiting in the
- * journal, is sealed straight into a block: the same durability (block
- * fsynced, then indexed in the commit) without writing every record twice. */
-static int batch_is_block(const ct_store *s, const ct_pending *batch)
-{
-    size_t bytes = 0, n = 0;
-
-    if (s->journal_records != 0)
-        return 0;
-    for (const ct_pending *p = batch; p != NULL; p = p->next)
-        for (size_t i = 0; i < p->n; i++) {
-            bytes += p->recs[i].raw_len + 128;
-            n++;
-        }
-    return bytes >= s->opts.block_target_bytes / 2 && bytes <= 2 * s->opts.block_target_bytes &&
-           n <= s->opts.block_max_records;
-}
-
-/* Save a cursor inside the transaction that is open. */
+/* Save a cursor inside the transaction that is open (db_mu held). */
 static ct_status cursor_upsert(ct_store *s, const char *name, const char *value, ct_error *err)
 {
     sqlite3_stmt *st;
@@ -561,41 +673,62 @@ static ct_status cursor_upsert(ct_store *s, const char *name, const char *value,
     return rc;
 }
 
-/* Commit every queued call in one transaction.  Called by the leader. */
+/* Undo what a failed batch added to the open block. */
+static void batch_undo(ct_store *s, uint64_t seq0, size_t n0, size_t data0, size_t keys0,
+                       size_t raw0)
+{
+    ct_builder *b = s->open;
+
+    b->n = n0;
+    b->data.len = data0;
+    b->keys.len = keys0;
+    b->raw_bytes = raw0;
+    ct_dedup_rollback(&s->dedup, seq0);
+    s->next_seq = seq0;
+}
+
+/* Store every queued call at once.  Called by the leader. */
 static void commit_batch(ct_store *s, ct_pending *batch)
 {
-    uint64_t seq0 = s->next_seq, jr0 = s->journal_records, jb0 = s->journal_bytes;
+    ct_builder *b = s->open;
+    uint64_t seq0 = s->next_seq;
+    size_t n0 = b->n, data0 = b->data.len, keys0 = b->keys.len, raw0 = b->raw_bytes;
     ct_bytes buf = {0};
     ct_error err = {0};
-    ct_seal_work *direct = NULL;
-    ct_status rc = CT_OK;
+    int bulk = s->opts.bulk;
+    ct_status rc = take_sealed(s, &err);
 
-    if (batch_is_block(s, batch) && (direct = ct_seal_work_new(s->opts.record_keys)) == NULL)
-        rc = ct_error_set(&err, CT_ERR_NOMEM, 0, "out of memory");
-    if (rc == CT_OK)
+    if (rc == CT_OK && bulk) {
+        pthread_mutex_lock(&s->seal_mu);
+        if (s->seal_rc != CT_OK) {
+            rc = s->seal_rc;
+            err = s->seal_err;
+        }
+        pthread_mutex_unlock(&s->seal_mu);
+    }
+    if (!bulk)
+        ct_db_lock(s);
+    if (rc == CT_OK && !bulk)
         rc = ct_index_exec(s->db, "BEGIN IMMEDIATE", &err);
     for (ct_pending *p = batch; rc == CT_OK && p != NULL; p = p->next) {
         for (size_t i = 0; rc == CT_OK && i < p->n; i++)
-            rc = append_one(s, &p->recs[i], &buf, direct, &p->res, &err);
+            rc = append_one(s, &p->recs[i], &buf, &p->res, &err);
         if (rc == CT_OK && p->cursor_name != NULL)
-            rc = cursor_upsert(s, p->cursor_name, p->cursor_value, &err);
+            rc = bulk ? ct_builder_cursor(s->open, p->cursor_name, p->cursor_value, &err)
+                      : cursor_upsert(s, p->cursor_name, p->cursor_value, &err);
     }
-    if (rc == CT_OK && direct != NULL && ct_seal_work_bytes(direct) > 0)
-        rc = ct_seal_write(s, direct, &err);
-    if (rc == CT_OK)
+    if (rc == CT_OK && !bulk)
+        rc = ct_catcache_flush(s, &err);
+    if (rc == CT_OK && !bulk)
         rc = ct_index_exec(s->db, "COMMIT", &err);
-    if (rc != CT_OK) {
+    if (rc != CT_OK && !bulk)
         (void)ct_index_exec(s->db, "ROLLBACK", NULL);
-        if (direct != NULL)
-            ct_seal_abort(s);
-        ct_dedup_rollback(&s->dedup, seq0);
-        s->next_seq = seq0;
-        s->journal_records = jr0;
-        s->journal_bytes = jb0;
-    } else if (direct != NULL && ct_seal_work_bytes(direct) > 0) {
-        ct_seal_finish(s, direct);
-    }
-    ct_seal_work_free(direct);
+    if (!bulk)
+        ct_db_unlock(s);
+    if (rc != CT_OK)
+        batch_undo(s, seq0, n0, data0, keys0, raw0);
+    if (rc == CT_OK && block_full(s, s->open))
+        rc = cut_block(s, &err);
     ct_bytes_release(&buf);
     for (ct_pending *p = batch; p != NULL; p = p->next) {
         p->rc = rc;
@@ -636,7 +769,6 @@ ct_status ct_store_append_cursor(ct_store *s, ct_record *recs, size_t n, const c
 {
     ct_pending me = {.recs = recs, .n = n, .rc = CT_OK};
     ct_status rc = append_check(s, recs, n, err);
-    int seal_due;
 
     if (res != NULL)
         memset(res, 0, sizeof(*res));
@@ -664,22 +796,9 @@ ct_status ct_store_append_cursor(ct_store *s, ct_record *recs, size_t n, const c
         s->queue = s->queue_tail = NULL;
         pthread_mutex_unlock(&s->mu);
         commit_batch(s, batch);
-        seal_due = s->journal_bytes >= s->opts.block_target_bytes ||
-                   s->journal_records >= s->opts.block_max_records;
         pthread_mutex_lock(&s->mu);
         for (ct_pending *p = batch; p != NULL; p = p->next)
-            p->done = 1; /* acknowledged: durable */
-        pthread_cond_broadcast(&s->cv);
-        if (seal_due) {
-            ct_error serr = {0};
-
-            /* still the leader: appenders queue up while the block is cut */
-            pthread_mutex_unlock(&s->mu);
-            if (ct_store_seal_locked(s, 0, &serr) != CT_OK)
-                ct_log(CT_LOG_ERROR, "store",
-                       "cannot seal a block (records stay in the journal): %s", serr.msg);
-            pthread_mutex_lock(&s->mu);
-        }
+            p->done = 1; /* acknowledged: durable (journaled) or in the block (bulk) */
         s->leader = 0;
         pthread_cond_broadcast(&s->cv);
     }
@@ -696,10 +815,14 @@ ct_status ct_store_append_cursor(ct_store *s, ct_record *recs, size_t n, const c
 ct_status ct_store_cursor_get(ct_store *s, const char *name, char **ret_value, ct_error *err)
 {
     sqlite3_stmt *st;
-    ct_status rc = ct_index_prepare(s->db, "SELECT value FROM cursors WHERE name = ?", &st, err);
+    ct_status rc;
 
-    if (rc != CT_OK)
+    ct_db_lock(s);
+    rc = ct_index_prepare(s->db, "SELECT value FROM cursors WHERE name = ?", &st, err);
+    if (rc != CT_OK) {
+        ct_db_unlock(s);
         return rc;
+    }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     *ret_value = NULL;
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -708,6 +831,7 @@ ct_status ct_store_cursor_get(ct_store *s, const char *name, char **ret_value, c
             rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     }
     sqlite3_finalize(st);
+    ct_db_unlock(s);
     return rc;
 }
 
@@ -715,20 +839,27 @@ ct_status ct_store_cursor_set(ct_store *s, const char *name, const char *value, 
 {
     ct_status rc;
 
+    if (s->opts.bulk)
+        return ct_store_append_cursor(s, NULL, 0, name, value, NULL, err);
     leader_take(s);
+    ct_db_lock(s);
     rc = cursor_upsert(s, name, value, err);
+    ct_db_unlock(s);
     leader_release(s);
     return rc;
 }
 
 ct_status ct_store_seal(ct_store *s, int force, ct_error *err)
 {
-    ct_status rc;
+    ct_status rc = CT_OK;
 
     if (s->read_only)
         return CT_OK;
     leader_take(s);
-    rc = ct_store_seal_locked(s, force, err);
+    if (force)
+        rc = seal_all(s, err);
+    else if (block_full(s, s->open))
+        rc = cut_block(s, err);
     leader_release(s);
     return rc;
 }

@@ -24,7 +24,6 @@
 
 #include <sodium.h>
 
-#include "blockfmt.h"
 #include "codec.h"
 #include "index.h"
 
@@ -54,26 +53,25 @@ static void problem(ct_verify_report *rep, uint64_t seg, uint64_t off, uint64_t 
                    name, (unsigned long long)off, (unsigned long long)block, what);
 }
 
-/* Check one block's bytes against its index row and the chain. */
-static void verify_block(ct_store *s, int fd, const vblock *b, const unsigned char prev[CT_HASH_LEN],
-                         ct_verify_report *rep)
+/* Check one block's bytes against its index row and the chain: header,
+ * directory, every frame (hash, decompression, decoding), and with deep
+ * the Merkle root recomputed from the records. */
+static void verify_block(ct_store *s, int fd, ZSTD_DCtx *dctx, const vblock *b,
+                         const unsigned char prev[CT_HASH_LEN], int deep, ct_verify_report *rep)
 {
-    unsigned char hdr[CT_BLOCK_HDR], hash[CT_HASH_LEN], *frame = NULL;
-    char *raw = NULL;
+    unsigned char hdr[CT_BLOCK_HDR], hash[CT_HASH_LEN];
+    unsigned char (*leaves)[CT_HASH_LEN] = NULL;
     ct_block_hdr h;
+    ct_block_dir dir;
     ct_error e = {0};
     ct_record_view *views = NULL;
-    size_t n = 0;
-    int64_t last_ts = INT64_MIN;
+    ct_bytes enc = {0};
+    uint64_t raw_total = 0;
 
     (void)s;
-    if (ct_block_read(fd, b->off, b->len, &h, &frame, &e) != CT_OK) {
+    if (ct_block_read_dir(fd, b->off, b->len, dctx, &h, hdr, &dir, &e) != CT_OK) {
         problem(rep, b->seg, b->off, b->id, "%s", e.msg);
         return;
-    }
-    if (ct_pread_all(fd, hdr, sizeof(hdr), b->off, &e) != CT_OK) {
-        problem(rep, b->seg, b->off, b->id, "%s", e.msg);
-        goto out;
     }
     ct_block_hash(hdr, hash);
     if (h.id != b->id || h.first_seq != b->first_seq || h.n_records != b->n ||
@@ -83,34 +81,57 @@ static void verify_block(ct_store *s, int fd, const vblock *b, const unsigned ch
         problem(rep, b->seg, b->off, b->id, "chain broken: previous-block hash does not match");
     else if (sodium_memcmp(hash, b->hash, CT_HASH_LEN) != 0)
         problem(rep, b->seg, b->off, b->id, "block hash differs from the index");
-    else if (ct_block_decompress(&h, frame, &raw, &e) != CT_OK)
-        problem(rep, b->seg, b->off, b->id, "%s", e.msg);
-    if (!rep->ok)
-        goto out;
-    views = malloc((h.n_records ? h.n_records : 1) * sizeof(*views));
-    if (views == NULL) {
+    if (rep->ok && deep && (leaves = malloc(h.n_records * sizeof(*leaves))) == NULL)
         problem(rep, b->seg, b->off, b->id, "out of memory checking the block");
-        goto out;
-    }
-    if (ct_block_payload_decode(raw, h.raw_len, h.n_records, views, &e) != CT_OK) {
-        problem(rep, b->seg, b->off, b->id, "%s", e.msg);
-        goto out;
-    }
-    for (n = 0; n < h.n_records; n++) {
-        const ct_record_view *v = &views[n];
+    for (uint32_t fi = 0; rep->ok && fi < dir.n_frames; fi++) {
+        const ct_frame_ent *fe = &dir.frames[fi];
+        char *raw = NULL;
 
-        if (v->ts_ns < last_ts || v->ts_ns < h.min_ts || v->ts_ns > h.max_ts) {
-            problem(rep, b->seg, b->off, b->id, "record %zu is out of time order", n);
-            goto out;
+        free(views);
+        views = malloc(fe->n * sizeof(*views));
+        if (views == NULL) {
+            problem(rep, b->seg, b->off, b->id, "out of memory checking the block");
+            break;
         }
-        last_ts = v->ts_ns;
+        if (ct_frame_read(fd, b->off, &dir, fi, dctx, &raw, &e) != CT_OK) {
+            problem(rep, b->seg, b->off, b->id, "%s", e.msg);
+            free(raw);
+            break;
+        }
+        if (ct_frame_decode(&dir, fi, raw, fe->raw_len, views, &e) != CT_OK) {
+            problem(rep, b->seg, b->off, b->id, "frame %u: %s", fi, e.msg);
+            free(raw);
+            break;
+        }
+        raw_total += fe->raw_len;
+        for (uint32_t i = 0; deep && i < fe->n; i++) {
+            enc.len = 0;
+            if (ct_record_view_encode(&views[i], &enc, &e) != CT_OK) {
+                problem(rep, b->seg, b->off, b->id, "%s", e.msg);
+                break;
+            }
+            ct_record_leaf(enc.data, enc.len, leaves[fe->first + i]);
+        }
+        free(raw);
     }
-    rep->blocks++;
-    rep->records += n;
-out:
+    if (rep->ok && raw_total != h.raw_len)
+        problem(rep, b->seg, b->off, b->id, "frames hold %llu bytes, the header says %llu",
+                (unsigned long long)raw_total, (unsigned long long)h.raw_len);
+    if (rep->ok && deep) {
+        unsigned char root[CT_HASH_LEN];
+
+        ct_merkle_root(leaves, h.n_records, root);
+        if (sodium_memcmp(root, h.root, CT_HASH_LEN) != 0)
+            problem(rep, b->seg, b->off, b->id, "the records' Merkle root differs from the header");
+    }
+    if (rep->ok) {
+        rep->blocks++;
+        rep->records += h.n_records;
+    }
     free(views);
-    free(frame);
-    free(raw);
+    free(leaves);
+    ct_bytes_release(&enc);
+    ct_block_dir_release(&dir);
 }
 
 static ct_status load_blocks(ct_store *s, vblock **ret, size_t *ret_n, ct_error *err)
@@ -245,8 +266,9 @@ static void check_tail(ct_store *s, int fd, uint64_t seg, uint64_t off, uint64_t
                    (long long)(size - off));
 }
 
-ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
+ct_status ct_store_verify(ct_store *s, int flags, ct_verify_report *rep, ct_error *err)
 {
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
     unsigned char prev[CT_HASH_LEN] = {0};
     vblock *blocks = NULL;
     size_t nb = 0;
@@ -257,9 +279,15 @@ ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
 
     memset(rep, 0, sizeof(*rep));
     rep->ok = 1;
+    if (dctx == NULL)
+        return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
+    ct_db_lock(s);
     rc = ct_index_exec(s->db, "BEGIN", err);
-    if (rc != CT_OK)
+    if (rc != CT_OK) {
+        ct_db_unlock(s);
+        ZSTD_freeDCtx(dctx);
         return rc;
+    }
     rc = load_blocks(s, &blocks, &nb, err);
     if (rc == CT_OK) {
         sqlite3_stmt *st;
@@ -276,6 +304,7 @@ ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
     if (rc == CT_OK)
         verify_checkpoints(s, blocks, nb, rep);
     (void)ct_index_exec(s->db, "COMMIT", NULL);
+    ct_db_unlock(s);
     for (size_t i = 0; rc == CT_OK && rep->ok && i < nb; i++) {
         const vblock *b = &blocks[i];
         ct_error e = {0};
@@ -302,7 +331,7 @@ ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
                     (unsigned long long)b->off);
             break;
         }
-        verify_block(s, fd, b, prev, rep);
+        verify_block(s, fd, dctx, b, prev, flags & CT_VERIFY_RECORDS, rep);
         memcpy(prev, b->hash, CT_HASH_LEN);
         expect = b->off + b->len;
     }
@@ -318,12 +347,17 @@ ct_status ct_store_verify(ct_store *s, ct_verify_report *rep, ct_error *err)
     }
     if (rc == CT_OK && rep->ok && fd >= 0 && fstat(fd, &sb) == 0 && (uint64_t)sb.st_size != expect) {
         if (seg == max_seg && (uint64_t)sb.st_size > expect)
+        {
+            ct_db_lock(s);
             check_tail(s, fd, seg, expect, (uint64_t)sb.st_size, nb + 1, prev, rep);
+            ct_db_unlock(s);
+        }
         else
             problem(rep, seg, expect, nb, "segment size %lld, index ends at %llu",
                     (long long)sb.st_size, (unsigned long long)expect);
     }
     free(blocks);
+    ZSTD_freeDCtx(dctx);
     return rc;
 }
 
@@ -332,7 +366,10 @@ ct_status ct_store_stats_get(ct_store *s, ct_store_stats *st_out, ct_error *err)
     sqlite3_stmt *st;
     struct stat sb;
     char path[4096];
-    ct_status rc = ct_index_prepare(s->db,
+    ct_status rc;
+
+    ct_db_lock(s);
+    rc = ct_index_prepare(s->db,
                                     "SELECT (SELECT count(*) FROM blocks),"
                                     " (SELECT count(*) FROM segments),"
                                     " (SELECT coalesce(sum(n_records), 0) FROM blocks),"
@@ -340,9 +377,10 @@ ct_status ct_store_stats_get(ct_store *s, ct_store_stats *st_out, ct_error *err)
                                     " (SELECT coalesce(sum(raw_bytes), 0) FROM blocks),"
                                     " (SELECT coalesce(sum(length), 0) FROM blocks)",
                                     &st, err);
-
-    if (rc != CT_OK)
+    if (rc != CT_OK) {
+        ct_db_unlock(s);
         return rc;
+    }
     memset(st_out, 0, sizeof(*st_out));
     if (sqlite3_step(st) == SQLITE_ROW) {
         st_out->blocks = (uint64_t)sqlite3_column_int64(st, 0);
@@ -355,6 +393,7 @@ ct_status ct_store_stats_get(ct_store *s, ct_store_stats *st_out, ct_error *err)
         rc = ct_index_err(s->db, err, "cannot read store statistics");
     }
     sqlite3_finalize(st);
+    ct_db_unlock(s);
     for (int i = 0; rc == CT_OK && i < 2; i++) {
         (void)snprintf(path, sizeof(path), "%s/index.db%s", s->dir, i ? "-wal" : "");
         if (stat(path, &sb) == 0)

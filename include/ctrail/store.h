@@ -30,10 +30,19 @@ typedef void (*ct_record_keys_fn)(ct_source source, const char *raw, size_t raw_
 
 typedef struct ct_store_opts {
     int read_only;              /* no lock, no recovery, no writes; data must exist */
-    size_t block_target_bytes;  /* seal when the journal holds this much (default 4 MiB) */
+    /* Bulk appends (import): records go straight into blocks, without the
+     * journal, and are durable once their block is sealed - by a full
+     * block, ct_store_seal or ct_store_close - not when an append returns.
+     * A cursor given with ct_store_append_cursor (or ct_store_cursor_set)
+     * commits with the block that holds the records appended before it, so
+     * whoever resumes from the cursor after a crash neither repeats nor
+     * skips a record.  Readers see the records once sealed. */
+    int bulk;
+    size_t block_target_bytes;  /* seal a block at this many payload bytes (default 8 MiB) */
     uint32_t block_max_records; /* ... or this many records (default 65536) */
+    size_t frame_target_bytes;  /* frames of about this size in a block (default 128 KiB) */
     uint64_t segment_max_bytes; /* start a new segment past this size (default 256 MiB) */
-    int zstd_level;             /* default 6 */
+    int zstd_level;             /* default 3 */
     size_t max_record_bytes;    /* larger records are refused (default 16 MiB) */
     /* Recomputes the dedup key of a stored record from its source and raw
      * payload (ct_ingest_dedup_key does it for the parsers' keys): returns a
@@ -41,16 +50,10 @@ typedef struct ct_store_opts {
      * Keys are not stored, so without it (NULL, the default) a writer only
      * finds duplicates among the records it appended since it opened. */
     char *(*dedup_key)(ct_source source, const char *raw, size_t raw_len);
-    /* A writer posts these keys of every record it seals too, so scans can
-     * find them by key (ct_filter.all_keys).  NULL: envelope keys only.
-     * Blocks sealed before a writer first had it are scanned whole for such
-     * keys (meta extra_keys_block). */
+    /* Computes the further entity keys of an appended record that comes
+     * without them (ct_record.keys NULL), from its raw payload; NULL:
+     * such records are posted under their envelope keys only. */
     ct_record_keys_fn record_keys;
-    /* Which keys record_keys gives (CT_INGEST_RECORD_KEYS_VERSION).  A
-     * writer with a newer version than the store has seen moves
-     * extra_keys_block on, so the blocks posted with fewer keys are read
-     * whole by the scans that look for one. */
-    int record_keys_version;
 } ct_store_opts;
 
 /* Fill opts with the defaults. */
@@ -91,7 +94,9 @@ ct_status ct_store_append_cursor(ct_store *store, ct_record *recs, size_t n,
                                  const char *cursor_name, const char *cursor_value,
                                  ct_append_result *res, ct_error *err);
 
-/* Seal full blocks from the journal; with force, seal whatever it holds. */
+/* Seal the block being filled when it is full; with force, whatever it
+ * holds (and wait until it is indexed).  Returns the failure of an earlier
+ * bulk block, if any. */
 ct_status ct_store_seal(ct_store *store, int force, ct_error *err);
 
 /* --- reading --- */
@@ -150,10 +155,14 @@ typedef struct ct_verify_report {
     char note[256];           /* a non-fatal observation (e.g. a write in progress) */
 } ct_verify_report;
 
-/* Recompute every block checksum and the hash chain, compare them with the
- * index, and check the signed checkpoints.  CT_OK means the check ran (see
- * rep->ok for its verdict); an error means it could not run. */
-ct_status ct_store_verify(ct_store *store, ct_verify_report *rep, ct_error *err);
+/* Recompute every block's directory and frame hashes and the hash chain,
+ * decompress and decode every frame, compare them with the index, and
+ * check the signed checkpoints; with CT_VERIFY_RECORDS also recompute each
+ * block's Merkle root from its records (every byte hashed again: slower).
+ * CT_OK means the check ran (see rep->ok for its verdict); an error means
+ * it could not run. */
+#define CT_VERIFY_RECORDS 1
+ct_status ct_store_verify(ct_store *store, int flags, ct_verify_report *rep, ct_error *err);
 
 /* --- cursors (collector resume points) --- */
 

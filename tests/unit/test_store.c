@@ -247,7 +247,7 @@ static void verify_expect(int ok, const char *needle)
     ct_verify_report rep;
     ct_error err = {0};
 
-    cr_assert_eq(ct_store_verify(r, &rep, &err), CT_OK, "%s", err.msg);
+    cr_assert_eq(ct_store_verify(r, CT_VERIFY_RECORDS, &rep, &err), CT_OK, "%s", err.msg);
     cr_expect_eq(rep.ok, ok, "verify: %s", rep.problem);
     if (needle != NULL)
         cr_expect(strstr(rep.problem, needle) != NULL, "problem '%s' lacks '%s'", rep.problem,
