@@ -30,7 +30,8 @@ static const char import_help[] =
     "Stores the records in each FILE (- reads standard input).  Formats are detected\n"
     "per file: Docker /events JSON lines (all API generations), docker inspect output\n"
     "(array or object), Kubernetes audit Event lines and EventList documents (v1,\n"
-    "v1beta1), syslog (RFC 3164, RFC 5424, octet-counted), auditd logs, Docker\n"
+    "v1beta1), AKS audit records (Event Hub batches, storage account archives),\n"
+    "syslog (RFC 3164, RFC 5424, octet-counted), auditd logs, Docker\n"
     "json-file container logs and plain text; gzip and zstd input is decompressed.\n"
     "Lines that cannot be read are reported as FILE:LINE: REASON and skipped; the\n"
     "exit status is then 3.  Importing a file again stores nothing twice.\n";
