@@ -157,11 +157,14 @@ static void work_soon(ct_docker *d)
 static void log_conn_err(ct_docker *d, const char *msg)
 {
     int64_t now = ct_time_now_ns();
+    char seen[sizeof(d->last_err)];
 
-    if (strcmp(msg, d->last_err) != 0 || now - d->last_err_log_ns >= 60 * NS_PER_SEC) {
+    /* compared as it is kept: a message longer than last_err is still "the same" */
+    (void)ct_msg_fit(seen, sizeof(seen), "%s", msg);
+    if (strcmp(seen, d->last_err) != 0 || now - d->last_err_log_ns >= 60 * NS_PER_SEC) {
         ct_log(CT_LOG_WARN, "docker", "%s: %s; retrying (backoff up to %d s)", d->host, msg,
                DL_BACKOFF_MAX_MS / 1000);
-        (void)snprintf(d->last_err, sizeof(d->last_err), "%s", msg);
+        memcpy(d->last_err, seen, sizeof(seen));
         d->last_err_log_ns = now;
     }
 }

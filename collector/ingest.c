@@ -14,8 +14,13 @@
  *       jansson cannot parse ends the input (its end cannot be known), and
  *       the rest is rejected as one
  *     each value: an array -> its elements; an EventList -> its items; an
- *       AKS batch ({"records": [{"properties": {"log": "<Event JSON>"}}]})
- *       -> each log string; an object -> classified by its keys
+ *       AKS Event Hub batch ({"records": [RECORD, ...]}) -> its records;
+ *       an AKS diagnostic-log RECORD ({"category": "kube-audit",
+ *       "properties": {"log": "<Event JSON>"}, ...}, one a line in the
+ *       archives a storage account keeps) -> its log string; an object ->
+ *       classified by its keys
+ *     a UTF-8 BOM before a line's or a document's value is skipped too
+ *       (archive files concatenated with cat keep theirs)
  *   "^[1-9][0-9]* <[0-9]+>"      syslog with octet-counting framing
  *   anything else                lines: auditd, syslog or plain text each
  *
@@ -109,8 +114,18 @@ typedef enum jkind {
     J_K8S,
     J_CLOG,
     J_EVENTLIST,
-    J_AKS,
+    J_AKS,        /* Event Hub batch: {"records": [AKS record, ...]} */
+    J_AKS_RECORD, /* one diagnostic-log record, as archived to a storage account */
 } jkind;
+
+/* Past JSON whitespace and UTF-8 BOMs from off. */
+static size_t skip_ws_bom(const char *buf, size_t len, size_t off)
+{
+    off = json_span_skip_ws(buf, len, off);
+    while (len - off >= 3 && memcmp(buf + off, "\xEF\xBB\xBF", 3) == 0)
+        off = json_span_skip_ws(buf, len, off + 3);
+    return off;
+}
 
 /* 1-based line number of buf[off]; cheap for increasing offsets. */
 static uint64_t line_at(ingest *in, size_t off)
@@ -198,6 +213,9 @@ static jkind classify(const json_t *o, ct_format fmt)
         return J_EVENTLIST;
     if (batch_ok && json_is_array(json_object_get(o, "records")))
         return J_AKS;
+    if (batch_ok && json_is_string(json_object_get(o, "category")) &&
+        json_is_object(json_object_get(o, "properties")))
+        return J_AKS_RECORD;
     switch (fmt) {
     case CT_FMT_DOCKER:
         return J_DOCKER;
@@ -224,6 +242,7 @@ static jkind classify(const json_t *o, ct_format fmt)
 }
 
 static ct_status ingest_aks(ingest *in, const json_t *batch, uint64_t where, ct_error *err);
+static ct_status ingest_aks_record(ingest *in, const json_t *r, uint64_t where, ct_error *err);
 
 /* One object whose bytes are raw[0..raw_len) (not necessarily in buf). */
 static ct_status ingest_object(ingest *in, json_t *v, const char *raw, size_t raw_len,
@@ -255,13 +274,18 @@ static ct_status ingest_object(ingest *in, json_t *v, const char *raw, size_t ra
             return ingest_aks(in, v, where, err);
         reject(in, where, "batch nested in a batch is not supported");
         return CT_OK;
+    case J_AKS_RECORD:
+        if (!nested)
+            return ingest_aks_record(in, v, where, err);
+        reject(in, where, "aks record nested in an aks record is not supported");
+        return CT_OK;
     case J_EVENTLIST:
         reject(in, where, "EventList nested in a batch is not supported");
         return CT_OK;
     default:
         reject(in, where,
-               "unrecognised json object (not a docker event, inspect output, audit event or "
-               "container log line)");
+               "unrecognised json object (not a docker event, inspect output, audit event, "
+               "aks audit record or container log line)");
         return CT_OK;
     }
     return settle(in, prc, &rec, &perr, where, err);
@@ -327,40 +351,59 @@ static ct_status span_item(void *ctx, json_t *v, size_t start, size_t end, ct_er
     return ingest_value(ctx, v, start, end, err);
 }
 
-/* AKS diagnostic-log batch: each records[].properties.log is a string
- * holding one Event's JSON, which is the evidence we keep. */
+/* One AKS diagnostic-log record, from an Event Hub batch or an archive
+ * file: records[].properties.log is a string holding one Event's JSON,
+ * which is the evidence we keep.  Records of other categories (the
+ * diagnostic setting may send kube-apiserver or guard logs along) are
+ * rejected by name; a record without a category (some exporters drop it)
+ * is read by its log. */
+static ct_status ingest_aks_record(ingest *in, const json_t *r, uint64_t where, ct_error *err)
+{
+    json_t *log = json_object_get(pu_obj(r, "properties"), "log"), *ev = NULL;
+    const char *s, *cat = pu_str(r, "category");
+    size_t n, a = 0, b = 0;
+    ct_error jerr = {0};
+    char reason[sizeof(jerr.msg) + 40];
+    ct_status rc;
+
+    if (cat != NULL && strcmp(cat, "kube-audit") != 0 && strcmp(cat, "kube-audit-admin") != 0) {
+        (void)ct_msg_fit(reason, sizeof(reason),
+                         "aks record of category '%s' holds no audit event (want kube-audit or "
+                         "kube-audit-admin)",
+                         cat);
+        reject(in, where, reason);
+        return CT_OK;
+    }
+    if (!json_is_string(log)) {
+        reject(in, where, "aks record has no properties.log string");
+        return CT_OK;
+    }
+    s = json_string_value(log);
+    n = json_string_length(log);
+    if (json_span_value(s, n, 0, &ev, &a, &b, &jerr) != CT_OK) {
+        (void)ct_msg_fit(reason, sizeof(reason), "aks record properties.log: %s", jerr.msg);
+        reject(in, where, reason);
+        return CT_OK;
+    }
+    if (json_span_skip_ws(s, n, b) != n) {
+        json_decref(ev);
+        reject(in, where, "aks record properties.log has bytes after its json value");
+        return CT_OK;
+    }
+    rc = ingest_object(in, ev, s + a, b - a, where, 1, err);
+    json_decref(ev);
+    return rc;
+}
+
+/* AKS Event Hub batch: its records, each reported at the batch's line. */
 static ct_status ingest_aks(ingest *in, const json_t *batch, uint64_t where, ct_error *err)
 {
     json_t *recs = json_object_get(batch, "records"), *r;
     size_t i;
 
     json_array_foreach(recs, i, r) {
-        json_t *log = json_object_get(pu_obj(r, "properties"), "log"), *ev = NULL;
-        const char *s;
-        size_t n, a = 0, b = 0;
-        ct_error jerr = {0};
-        ct_status rc;
+        ct_status rc = ingest_aks_record(in, r, where, err);
 
-        if (!json_is_string(log)) {
-            reject(in, where, "aks record has no properties.log string");
-            continue;
-        }
-        s = json_string_value(log);
-        n = json_string_length(log);
-        if (json_span_value(s, n, 0, &ev, &a, &b, &jerr) != CT_OK) {
-            char reason[sizeof(jerr.msg) + 40];
-
-            (void)snprintf(reason, sizeof(reason), "aks record properties.log: %s", jerr.msg);
-            reject(in, where, reason);
-            continue;
-        }
-        if (json_span_skip_ws(s, n, b) != n) {
-            json_decref(ev);
-            reject(in, where, "aks record properties.log has bytes after its json value");
-            continue;
-        }
-        rc = ingest_object(in, ev, s + a, b - a, where, 1, err);
-        json_decref(ev);
         if (rc != CT_OK)
             return rc;
     }
@@ -379,7 +422,7 @@ static ct_status ingest_json_lines(ingest *in, size_t off, ct_error *err)
 
         if (end > off && in->buf[end - 1] == '\r')
             end--;
-        s = json_span_skip_ws(in->buf, end, off);
+        s = skip_ws_bom(in->buf, end, off);
         if (s < end) {
             json_t *v = NULL;
             ct_error jerr = {0};
@@ -411,7 +454,7 @@ static ct_status ingest_json_docs(ingest *in, size_t off, ct_error *err)
         size_t s = 0, e = 0;
         ct_status rc;
 
-        off = json_span_skip_ws(in->buf, in->len, off);
+        off = skip_ws_bom(in->buf, in->len, off);
         if (off >= in->len)
             return CT_OK;
         if (in->buf[off] == '[') {
@@ -469,7 +512,7 @@ static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
     else
         lines = whole_json_line(in, first);
     if (!lines && nl != NULL) {
-        size_t next = json_span_skip_ws(in->buf, in->len, (size_t)(nl - in->buf) + 1);
+        size_t next = skip_ws_bom(in->buf, in->len, (size_t)(nl - in->buf) + 1);
         size_t s = 0, e = 0;
         json_t *v = NULL;
 

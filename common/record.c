@@ -284,7 +284,7 @@ ct_status ct_record_decode(const char *buf, size_t len, ct_record *rec, size_t *
                            ct_error *err)
 {
     ct_record_view v;
-    size_t used;
+    size_t used = 0; /* gcc -O2 cannot see that a decode which succeeded set it */
     ct_status rc = ct_record_view_decode(buf, len, &v, &used, err);
 
     if (rc != CT_OK)

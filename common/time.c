@@ -212,7 +212,7 @@ static int parse_duration(const char *s, int64_t *ret_ns)
 
 ct_status ct_time_parse_arg(const char *s, int64_t now_ns, int64_t *ret_ns, ct_error *err)
 {
-    int64_t v;
+    int64_t v = 0; /* gcc -O2 cannot see that a parse which succeeded set it */
 
     if (s == NULL || *s == '\0')
         return ct_error_set(err, CT_ERR_INVALID, 0, "empty time");

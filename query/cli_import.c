@@ -18,6 +18,7 @@
 #include "ctrail/ingest.h"
 #include "ctrail/time.h"
 #include "import_resume.h"
+#include "import_walk.h"
 
 /* A batch is about one block (the store's default target, 4 MiB): the store
  * then seals it directly instead of passing every record through the
@@ -26,14 +27,25 @@
 #define IMPORT_BATCH_BYTES (4u << 20)
 
 static const char import_help[] =
-    "usage: ctrail import [--source auto|docker|inspect|k8s_audit|syslog|text] FILE...|-\n"
-    "Stores the records in each FILE (- reads standard input).  Formats are detected\n"
-    "per file: Docker /events JSON lines (all API generations), docker inspect output\n"
-    "(array or object), Kubernetes audit Event lines and EventList documents (v1,\n"
-    "v1beta1), syslog (RFC 3164, RFC 5424, octet-counted), auditd logs, Docker\n"
-    "json-file container logs and plain text; gzip and zstd input is decompressed.\n"
+    "usage: ctrail import [--source auto|docker|inspect|k8s_audit|syslog|text]\n"
+    "                     [--exclude GLOB]... FILE|DIR|-...\n"
+    "Stores the records in each FILE (- reads standard input) and in every file under\n"
+    "each DIR, recursively, in name order (rotated and compressed copies included;\n"
+    "hidden files and directories, whose names start with '.', are left out).\n"
+    "--exclude GLOB (repeatable) leaves out what matches GLOB (fnmatch): a file or\n"
+    "directory by its name or by its path relative to DIR, an operand by its name or\n"
+    "its path as given.\n"
+    "Formats are detected per file: Docker /events JSON lines (all API generations),\n"
+    "docker inspect output (array or object), Kubernetes audit Event lines and\n"
+    "EventList documents (v1, v1beta1), AKS audit records (Event Hub batches, storage\n"
+    "account archives), syslog (RFC 3164, RFC 5424, octet-counted), auditd logs,\n"
+    "Docker json-file container logs and plain text; gzip and zstd input is\n"
+    "decompressed.\n"
     "Lines that cannot be read are reported as FILE:LINE: REASON and skipped; the\n"
-    "exit status is then 3.  Importing a file again stores nothing twice.\n";
+    "exit status is then 3.  A file that cannot be read (missing, no permission;\n"
+    "under DIR also a fifo, a dangling symlink or a symlink loop) is reported and the\n"
+    "others are imported; the exit status is then 1.  Importing a file again stores\n"
+    "nothing twice.\n";
 
 typedef struct import_ctx {
     ct_store *store;
@@ -42,6 +54,7 @@ typedef struct import_ctx {
     size_t n, bytes;
     uint64_t accepted, duplicates, rejected_printed;
     int progress; /* stderr is a terminal */
+    int store_failed; /* an append failed: no further input is read */
     const char *path; /* NULL for standard input */
     ct_import_mark mark;
 } import_ctx;
@@ -64,6 +77,8 @@ static ct_status import_flush(import_ctx *ic, ct_error *err)
         ct_record_release(&ic->batch[i]);
     ic->n = 0;
     ic->bytes = 0;
+    if (rc != CT_OK)
+        ic->store_failed = 1;
     ic->accepted += res.accepted;
     ic->duplicates += res.duplicates;
     return rc;
@@ -108,6 +123,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"source", required_argument, NULL, 's'},
+        {"exclude", required_argument, NULL, 'x'},
         {"data", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -118,6 +134,14 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     import_ctx *ic;
     int c, fmt = CT_FMT_AUTO, status = CT_EXIT_OK;
     uint64_t total_rejected = 0;
+    const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));
+    size_t n_excludes = 0;
+    ct_import_inputs inputs = {0};
+
+    if (excludes == NULL) {
+        ct_cli_error("out of memory");
+        return CT_EXIT_FAIL;
+    }
 
     optind = 0; /* 0, not 1: glibc then also forgets the main parser's "+" mode */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -127,27 +151,48 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
             if (fmt < 0) {
                 ct_cli_error("unknown source '%s' (auto, docker, inspect, k8s_audit, syslog, text)",
                              optarg);
+                free(excludes);
                 return CT_EXIT_USAGE;
             }
+            break;
+        case 'x':
+            excludes[n_excludes++] = optarg;
             break;
         case 'd':
             cli->data_dir = optarg;
             break;
         case 'h':
             fputs(import_help, stdout);
+            free(excludes);
             return CT_EXIT_OK;
         default:
             fputs(import_help, stderr);
+            free(excludes);
             return CT_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
-        ct_cli_error("import needs at least one FILE (or - for standard input)");
+        ct_cli_error("import needs at least one FILE or DIR (or - for standard input)");
+        free(excludes);
         return CT_EXIT_USAGE;
     }
+    for (int i = optind; i < argc; i++) {
+        size_t n0 = inputs.n;
+
+        if (ct_import_inputs_add(&inputs, argv[i], excludes, n_excludes, &err) != CT_OK) {
+            ct_cli_error("%s", err.msg);
+            ct_import_inputs_free(&inputs);
+            free(excludes);
+            return CT_EXIT_FAIL;
+        }
+        if (inputs.n == n0 && strcmp(argv[i], "-") != 0)
+            ct_cli_error("%s: no files to import (all excluded or hidden)", argv[i]);
+    }
+    free(excludes);
     ic = calloc(1, sizeof(*ic));
     if (ic == NULL) {
         ct_cli_error("out of memory");
+        ct_import_inputs_free(&inputs);
         return CT_EXIT_FAIL;
     }
     ct_store_opts_init(&so);
@@ -155,15 +200,24 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     so.record_keys = ct_ingest_record_keys;
     if (ct_store_open(cli->data_dir, &so, &ic->store, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
+        ct_import_inputs_free(&inputs);
         free(ic);
         return CT_EXIT_FAIL;
     }
     ic->progress = isatty(STDERR_FILENO);
-    for (int i = optind; i < argc && status != CT_EXIT_FAIL; i++) {
+    /* an input that cannot be read is reported and the next one is read;
+     * a store that cannot take records ends the import */
+    for (size_t k = 0; k < inputs.n && !ic->store_failed; k++) {
+        const char *path = inputs.v[k].path;
         ct_ingest_stats st = {0};
         uint64_t acc0 = ic->accepted, dup0 = ic->duplicates;
         ct_status rc;
 
+        if (inputs.v[k].problem != NULL) {
+            ct_cli_error("%s: %s", path, inputs.v[k].problem);
+            status = CT_EXIT_FAIL;
+            continue;
+        }
         memset(&io, 0, sizeof(io));
         io.format = (ct_format)fmt;
         io.ingest_ns = ct_time_now_ns();
@@ -173,15 +227,15 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
         io.reject_ctx = ic;
         io.on_input = import_on_input;
         io.on_input_ctx = ic;
-        ic->path = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
+        ic->path = strcmp(path, "-") == 0 ? NULL : path;
         ic->file = ic->path != NULL ? ic->path : "<stdin>";
-        rc = ct_ingest_file(argv[i], &io, import_progress, ic, &st, &err);
+        rc = ct_ingest_file(path, &io, import_progress, ic, &st, &err);
         if (rc == CT_OK)
             rc = import_flush(ic, &err);
         else
             (void)import_flush(ic, NULL); /* keep what was read before the failure */
-        if (rc == CT_OK)
-            rc = ct_import_remember(ic->store, &ic->mark, &err);
+        if (rc == CT_OK && (rc = ct_import_remember(ic->store, &ic->mark, &err)) != CT_OK)
+            ic->store_failed = 1;
         ic->duplicates += st.skipped;
         if (ic->progress)
             fputs("\r\033[K", stderr);
@@ -200,6 +254,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     }
     if (status == CT_EXIT_OK && total_rejected > 0)
         status = CT_EXIT_REJECTED;
+    ct_import_inputs_free(&inputs);
     free(ic);
     return status;
 }

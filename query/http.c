@@ -173,7 +173,7 @@ int ct_http_store_unwritable(ct_http *h, char *why, size_t cap)
     struct statvfs st;
 
     if (h->write_error_ns != 0 && ct_time_now_ns() - h->write_error_ns < WRITE_ERROR_HOLD_NS) {
-        (void)snprintf(why, cap, "the last write failed: %s", h->write_error);
+        (void)ct_msg_fit(why, cap, "the last write failed: %s", h->write_error);
         return 1;
     }
     if (statvfs(dir, &st) != 0)

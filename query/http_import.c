@@ -105,7 +105,7 @@ static void post_import(struct evhttp_request *req, const char *rest, void *ctx)
         } else if (strcmp(e->key, "host") == 0 && e->value[0] != '\0') {
             o.host = e->value;
         } else {
-            (void)snprintf(err.msg, sizeof(err.msg), "%s '%s' (want source=FORMAT, host=NAME)",
+            (void)ct_msg_fit(err.msg, sizeof(err.msg), "%s '%s' (want source=FORMAT, host=NAME)",
                            strcmp(e->key, "source") == 0 ? "unknown source" : "unknown parameter",
                            strcmp(e->key, "source") == 0 ? e->value : e->key);
             ct_http_error(req, 400, "bad_parameter", err.msg);

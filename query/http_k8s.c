@@ -64,7 +64,7 @@ static void batch_reject(void *ctx, uint64_t where, const char *reason)
 
     if (b->rejected++ == 0) {
         b->first_bad = where;
-        (void)snprintf(b->reason, sizeof(b->reason), "%s", reason);
+        (void)ct_msg_fit(b->reason, sizeof(b->reason), "%s", reason);
     }
 }
 

@@ -33,12 +33,22 @@ typedef struct ct_error {
 } ct_error;
 
 /* Fill err (if not NULL) and return code.  A sys_errno other than 0 appends
- * ": strerror(sys_errno)" to the message. */
+ * ": strerror(sys_errno)" to the message; a message too long for msg is cut
+ * as ct_msg_fit cuts it, before that suffix, so the reason is never lost. */
 ct_status ct_error_set(ct_error *err, ct_status code, int sys_errno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Prefix err->msg with "CONTEXT: " (for callers adding where it happened). */
+/* Prefix err->msg with "CONTEXT: " (for callers adding where it happened);
+ * what does not fit is cut from the end as ct_msg_fit cuts it. */
 void ct_error_prefix(ct_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Format a message into buf[0..cap) like snprintf, except that a text
+ * longer than the buffer is cut visibly and safely: at a UTF-8 character
+ * boundary (no half character, which JSON output would refuse), ending in
+ * "...".  Returns 1 when it cut, 0 when the whole text fit (or cap is 0).
+ * Use it wherever a message of unbounded parts (paths, peers' text, other
+ * messages) goes into a fixed buffer. */
+int ct_msg_fit(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Static name of a status ("CT_ERR_PARSE"); never NULL. */
 const char *ct_status_str(ct_status code);

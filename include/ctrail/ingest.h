@@ -68,8 +68,9 @@ typedef struct ct_ingest_stats {
 
 /* Parse a whole, already decompressed input held in memory.  Detects JSON
  * lines, pretty-printed/concatenated JSON documents (with or without a UTF-8
- * BOM), JSON arrays, EventList documents, AKS Event Hub batches, syslog with
- * octet-counted framing, and plain lines.  Returns CT_OK when the input was
+ * BOM), JSON arrays, EventList documents, AKS Event Hub batches and AKS
+ * diagnostic-log records (the storage account archive: one a line, or
+ * pretty-printed), syslog with octet-counted framing, and plain lines.  Returns CT_OK when the input was
  * read to its end (even with rejected lines); a sink error is returned as is. */
 ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
                            ct_ingest_stats *stats, ct_error *err);

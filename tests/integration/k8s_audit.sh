@@ -31,6 +31,15 @@
 #    `ctrail timeline <container>` must show the pod's audit events and
 #    `ctrail timeline pod:NS/NAME` the containers' events, in either import
 #    order.
+# 3. AKS archives.  jq turns the Event Hub fixture into the shapes a
+#    storage account archive and people make of it (one record a line, with
+#    and without a BOM; pretty-printed records; one record; the
+#    kube-audit-admin category; two archive files joined with cat).  Each
+#    must import with exit 0 and store exactly what the Event Hub batch
+#    stores (-o json without ingest_ts, -o raw byte for byte); after the
+#    batch, the archives store nothing new.  An archive with a record of
+#    another category, a properties.log cut to no JSON and a cut last line
+#    reports those three at their lines (exit 3) and keeps the others.
 #
 # Environment: CTRAIL_BIN, CTRAIL_FIXTURES.  Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -230,6 +239,80 @@ for order in docker-first audit-first; do
     want="3 docker ${C1:0:12},1 docker ${C2:0:12},6 k8s_audit -,"
     [ "$got" = "$want" ] || fail "$order: timeline pod:$NS/$POD: $got; want $want"
 done
+
+# --- 3. AKS archives ---------------------------------------------------------
+# A storage account archives AKS kube-audit records one a line, without the
+# Event Hub's {"records": [...]} and often behind a BOM.  Each shape is made
+# with jq from the Event Hub fixture and must store what the fixture stores:
+# the same records (-o json without ingest_ts) and the same raw bytes.
+AKS=$FX/aks_eventhub_records.json
+A=$TMP/aks
+mkdir -p "$A"
+BOM=$'\xef\xbb\xbf'
+naks=$(jq '.records | length' "$AKS")
+[ "$naks" -gt 10 ] || fail "aks fixture: jq counts $naks records"
+jq -c '.records[]' "$AKS" >"$A/lines.json"
+{ printf '%s' "$BOM"; cat "$A/lines.json"; } >"$A/PT1H.json"
+{ printf '%s' "$BOM"; jq '.records[]' "$AKS"; } >"$A/pretty_bom.json"
+jq '.records[]' "$AKS" >"$A/pretty.json"
+{ printf '%s' "$BOM"; jq '.records[0]' "$AKS"; } >"$A/one_pretty_bom.json"
+jq -c '.records[0]' "$AKS" >"$A/one.json"
+{ printf '%s' "$BOM"; jq -c '.records[] | .category = "kube-audit-admin"' "$AKS"; } >"$A/admin.json"
+cat "$A/PT1H.json" "$A/PT1H.json" >"$A/two_files_catted.json"
+"$CTRAIL_BIN" --data "$A/hub" import "$AKS" >/dev/null 2>&1 || fail "aks: the event hub fixture does not import"
+"$CTRAIL_BIN" --data "$A/hub" events -o json | jq -c 'del(.ingest_ts)' >"$A/hub.want"
+"$CTRAIL_BIN" --data "$A/hub" events -o raw >"$A/hub.raw"
+[ "$(wc -l <"$A/hub.want")" = "$naks" ] || fail "aks: the event hub batch stored $(wc -l <"$A/hub.want") of $naks"
+for shape in lines PT1H pretty_bom pretty one_pretty_bom one admin two_files_catted; do
+    f=$A/$shape.json
+    want=$naks
+    case $shape in one*) want=1 ;; esac
+    out=$("$CTRAIL_BIN" --data "$A/d-$shape" import "$f" 2>"$A/err")
+    rc=$?
+    [ "$rc" = 0 ] || fail "aks $shape: import exit $rc: $(head -3 "$A/err")"
+    case $shape in two_files_catted) dups=$naks ;; *) dups=0 ;; esac
+    [ "$out" = "$f: $want records stored, $dups duplicates, 0 rejected" ] || fail "aks $shape: $out"
+    "$CTRAIL_BIN" --data "$A/d-$shape" events -o json | jq -c 'del(.ingest_ts)' >"$A/got"
+    "$CTRAIL_BIN" --data "$A/d-$shape" events -o raw >"$A/got.raw"
+    if [ "$want" = 1 ]; then
+        # the batch's first record, wherever it falls in time order
+        [ "$(wc -l <"$A/got")" = 1 ] && grep -qxFf "$A/got" "$A/hub.want" ||
+            fail "aks $shape: the stored record is not one the event hub path stores: $(cut -c1-200 "$A/got")"
+        jq -r '.records[0].properties.log' "$AKS" | sed -e 's/^[[:space:]]*//' -e '/^$/d' |
+            cmp -s - "$A/got.raw" || fail "aks $shape: raw is not the first record's log string"
+    else
+        cmp -s "$A/hub.want" "$A/got" ||
+            fail "aks $shape: stored records differ from the event hub path's: $(diff "$A/hub.want" "$A/got" | head -3)"
+        cmp -s "$A/hub.raw" "$A/got.raw" || fail "aks $shape: raw bytes differ from the event hub path's"
+    fi
+done
+# the archive and the event hub batch are the same events: stored once
+out=$("$CTRAIL_BIN" --data "$A/hub" import "$A/PT1H.json" "$A/pretty_bom.json")
+[ "$out" = "$A/PT1H.json: 0 records stored, $naks duplicates, 0 rejected
+$A/pretty_bom.json: 0 records stored, $naks duplicates, 0 rejected" ] ||
+    fail "aks: the archive after the event hub batch: $out"
+# bad lines: another category, a log that is no JSON, a cut last line; each
+# reported at its line, every other record kept
+jq -c --argjson n "$naks" '.records | to_entries[] | .key as $i | .value
+    | if $i == 2 then .category = "kube-apiserver" | .properties.log = "I0505 16:16:37.6 1 trace.go:116] list\n"
+      elif $i == 6 then .properties.log = (.properties.log | .[0:40])
+      else . end' "$AKS" >"$A/bad.lines"
+{ printf '%s' "$BOM"; head -n $((naks - 1)) "$A/bad.lines"; tail -n 1 "$A/bad.lines" | head -c 300; } >"$A/bad.json"
+"$CTRAIL_BIN" --data "$A/d-bad" import "$A/bad.json" >"$A/out" 2>"$A/err"
+rc=$?
+[ "$rc" = 3 ] || fail "aks bad lines: exit $rc, want 3"
+[ "$(cat "$A/out")" = "$A/bad.json: $((naks - 3)) records stored, 0 duplicates, 3 rejected" ] ||
+    fail "aks bad lines: $(cat "$A/out")"
+grep -q "^$A/bad.json:3: aks record of category 'kube-apiserver'" "$A/err" || fail "aks bad lines: line 3: $(cat "$A/err")"
+grep -q "^$A/bad.json:7: aks record properties.log: " "$A/err" || fail "aks bad lines: line 7: $(cat "$A/err")"
+grep -q "^$A/bad.json:$naks: " "$A/err" || fail "aks bad lines: the cut line $naks: $(cat "$A/err")"
+[ "$(wc -l <"$A/err")" = 3 ] || fail "aks bad lines: $(wc -l <"$A/err") lines on stderr, want 3"
+bad_ids=$(jq -c --argjson n "$naks" '[.records[2, 6, $n - 1].properties.log | fromjson | .auditID]' "$AKS")
+jq -c --argjson ex "$bad_ids" 'select(.raw.auditID as $a | $ex | index($a) | not)' "$A/hub.want" >"$A/want"
+[ "$(wc -l <"$A/want")" = $((naks - 3)) ] || fail "aks bad lines: jq keeps $(wc -l <"$A/want") records"
+"$CTRAIL_BIN" --data "$A/d-bad" events -o json | jq -c 'del(.ingest_ts)' | cmp -s "$A/want" - ||
+    fail "aks bad lines: the good records are not all stored as the event hub path stores them"
+echo "k8s_audit: aks archives: $naks records in 8 shapes, bad lines rejected at their line"
 
 if [ "$FAILS" -ne 0 ]; then
     echo "k8s_audit: $FAILS failure(s)"

@@ -131,8 +131,8 @@ Test(syslog_framer, lf_framing)
 {
     /* logger -T: RFC 5424 and RFC 3164 lines, LF-terminated */
     static const char *const m[] = {
-        "<13>1 2026-11-25T06:24:27.891405+00:00 vm ctrailtest - - [timeQuality tzKnown=\"1\"] "
-        "one",
+        ("<13>1 2026-11-25T06:24:27.891405+00:00 vm ctrailtest - - [timeQuality tzKnown=\"1\"] "
+         "one"), /* one element: the parentheses tell clang so */
         "<13>Nov 25 06:24:27 vm ctrailtest: two",
         "<13>Nov 25 06:24:27 vm ctrailtest: three",
     };
