@@ -6,7 +6,8 @@
  *
  *   connect:   GET /version picks the API version, then
  *              GET /events?since=<cursor - 1 s> streams; once its headers
- *              are in, GET /containers/json?all=1 reconciles.
+ *              are in, GET /containers/json?all=1 reconciles and the
+ *              collector is ready (GET /readyz).
  *   events:    the body is split by line (dl_lines: a line over 16 MiB is
  *              dropped and the stream resynchronised at the next '\n'), each
  *              line is parsed by ct_docker_event_parse and queued; bad lines
@@ -107,6 +108,7 @@ struct ct_docker {
     eh_client *http;         /* owned */
     char *host;              /* owned: the engine address */
     char *cursor_name;       /* owned: "docker:<host>" */
+    ct_ready *ready;         /* the serve's: our line in /readyz */
     int interval_s;
     char api[32]; /* "/v1.41" or "" */
     int stopping;
@@ -158,6 +160,7 @@ static void log_conn_err(ct_docker *d, const char *msg)
 {
     int64_t now = ct_time_now_ns();
 
+    ct_ready_set(d->ready, 0, msg);
     if (strcmp(msg, d->last_err) != 0 || now - d->last_err_log_ns >= 60 * NS_PER_SEC) {
         ct_log(CT_LOG_WARN, "docker", "%s: %s; retrying (backoff up to %d s)", d->host, msg,
                DL_BACKOFF_MAX_MS / 1000);
@@ -567,6 +570,7 @@ static void stream_headers(void *ctx, long status)
     d->stream_up = 1;
     d->want_reconcile = 1;
     ct_series_set(d->m_connected, 1);
+    ct_ready_set(d->ready, 1, "event stream up");
     work_soon(d);
 }
 
@@ -604,10 +608,12 @@ static void stream_done(void *ctx, const eh_result *res)
         (void)snprintf(msg, sizeof(msg), "event stream closed by the engine");
     if (d->stream_up && lived >= DL_STABLE_NS)
         d->backoff_ms = DL_BACKOFF_MIN_MS;
-    if (d->stream_up) /* it had worked: say so once, even when the cause repeats */
+    if (d->stream_up) { /* it had worked: say so once, even when the cause repeats */
         ct_log(CT_LOG_WARN, "docker", "%s: %s; reconnecting", d->host, msg);
-    else
+        ct_ready_set(d->ready, 0, msg);
+    } else {
         log_conn_err(d, msg);
+    }
     if (d->stream_up)
         d->last_err[0] = '\0';
     d->stream_up = 0;
@@ -881,6 +887,7 @@ static void dl_flush(ct_docker *d)
             d->stream_req = NULL;
             d->stream_up = 0;
             ct_series_set(d->m_connected, 0);
+            ct_ready_set(d->ready, 0, "the store refuses records");
             schedule_retry(d);
         }
         return;
@@ -1080,6 +1087,8 @@ ct_status ct_docker_start(ct_serve *sv, ct_error *err)
         docker_free(d);
         return rc;
     }
+    d->ready = ct_serve_ready_add(sv, "docker", host);
+    ct_ready_set(d->ready, 0, "connecting");
     ct_log(CT_LOG_INFO, "docker", "following %s (inspect every %d s)", host, d->interval_s);
     dl_connect(d);
     return CT_OK;

@@ -587,6 +587,7 @@ static ct_status listener_add(syslog_recv *r, sr_transport t, int stream, evutil
                               const char *addr, const char *unlink_path, ct_error *err)
 {
     sr_listener *l = calloc(1, sizeof(*l));
+    char name[300]; /* in /readyz: "udp 127.0.0.1:514", "unix stream /run/x.sock" */
 
     if (l == NULL) {
         evutil_closesocket(fd);
@@ -625,6 +626,9 @@ static ct_status listener_add(syslog_recv *r, sr_transport t, int stream, evutil
             return ct_error_set(err, CT_ERR_NOMEM, 0, "cannot watch %s %s", transport_names[t],
                                 addr);
     }
+    (void)snprintf(name, sizeof(name), "%s%s %s", transport_names[t],
+                   t == SR_UNIX && stream ? " stream" : "", addr);
+    ct_ready_set(ct_serve_ready_add(r->sv, "syslog", name), 1, "listening");
     /* the line a user (and a test) looks for */
     printf("ctrail: syslog %s%s on %s\n", transport_names[t],
            t == SR_UNIX ? (stream ? " (stream)" : " (datagram)") : "", addr);

@@ -20,6 +20,7 @@
  * A glob is expanded again every second; a new match starts at 0.
  * Everything runs on the loop thread and blocks only in the append.
  */
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,30 @@ static void tail_glob(ct_tail *t)
     globfree(&g);
 }
 
+/* Ready unless a file cannot be read for a reason other than not being
+ * there (yet). */
+static void tail_readiness(ct_tail *t, uint64_t files)
+{
+    char why[200];
+    const tail_file *bad = NULL;
+
+    for (const tail_file *f = t->files; f != NULL && bad == NULL; f = f->next)
+        if (f->problem != 0 && f->problem != ENOENT)
+            bad = f;
+    if (bad == NULL) {
+        if (!t->is_glob && files == 0)
+            (void)snprintf(why, sizeof(why), "waiting for the file");
+        else
+            (void)snprintf(why, sizeof(why), "%llu file%s open", (unsigned long long)files,
+                           files == 1 ? "" : "s");
+        ct_ready_set(t->ready, 1, why);
+        return;
+    }
+    (void)snprintf(why, sizeof(why), "'%s': %s", bad->path,
+                   bad->problem == -1 ? "not a regular file" : strerror(bad->problem));
+    ct_ready_set(t->ready, 0, why);
+}
+
 static void tail_tick(evutil_socket_t fd, short what, void *arg)
 {
     ct_tail *t = arg;
@@ -163,6 +188,7 @@ static void tail_tick(evutil_socket_t fd, short what, void *arg)
     free(out.recs);
     t->st.files = files;
     ct_series_set(t->m_files, (int64_t)files);
+    tail_readiness(t, files);
     if (!more) {
         tv.tv_sec = t->o.poll_ms / 1000;
         tv.tv_usec = (t->o.poll_ms % 1000) * 1000;
@@ -257,6 +283,7 @@ ct_status ct_tail_start(ct_serve *sv, const ct_tail_opts *o, ct_tail **ret_tail,
     }
     t->is_glob = strpbrk(t->path, "*?[") != NULL;
     tail_metrics(t);
+    t->ready = ct_serve_ready_add(sv, o->ready_kind != NULL ? o->ready_kind : "tail", t->path);
     if (!t->is_glob)
         tail_add(t, t->path);
     if (!t->is_glob && t->files == NULL) {

@@ -46,6 +46,7 @@ struct ct_tail {
     unsigned ticks;
     tail_file *files;
     struct event *timer;
+    ct_ready *ready; /* the serve's: our line in /readyz */
     char *chunk; /* owned: read buffer */
     ct_tail_stats st;
     ct_series *m_lines, *m_bytes, *m_records, *m_rejected, *m_cut, *m_rot, *m_trunc, *m_gaps,

@@ -75,6 +75,35 @@ ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_res
 ct_status ct_serve_append_cursor(ct_serve *sv, ct_record *recs, size_t n, const char *cursor_name,
                                  const char *cursor_value, ct_append_result *res, ct_error *err);
 
+/* --- readiness (GET /readyz) ---
+ *
+ * Every component says whether it does its job yet, and since when:
+ * the Docker collector once the event stream is up, a syslog socket once
+ * it is bound, a file tail after its first poll, the HTTP listener once it
+ * listens.  Loop thread only, like the components themselves. */
+typedef struct ct_ready ct_ready;
+
+/* A new entry, not ready ("starting") since now.  kind: static ("docker",
+ * "syslog", "tail", "k8s_audit_log", "http"); name: which one (an address,
+ * a path; copied).  The serve owns the entry and frees it after the last
+ * stop hook ran.  NULL when memory runs out (ct_ready_set accepts NULL). */
+ct_ready *ct_serve_ready_add(ct_serve *sv, const char *kind, const char *name);
+
+/* Ready or not, and a word on it (copied, cut to 200 bytes; NULL: none).
+ * The entry's "since" moves only when ready changes. */
+void ct_ready_set(ct_ready *r, int ready, const char *detail);
+
+typedef struct ct_ready_info {
+    const char *kind, *name; /* borrowed for the call */
+    const char *detail;      /* borrowed for the call; "" when none */
+    int ready;
+    int64_t since_ns; /* when it became ready, or stopped being */
+} ct_ready_info;
+
+/* fn for every entry, oldest first.  1 when all of them are ready (also
+ * when there is none), else 0. */
+int ct_serve_ready_each(ct_serve *sv, void (*fn)(void *ctx, const ct_ready_info *info), void *ctx);
+
 /* Start functions of the components (each in its own file). */
 ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */
 /* Follow a Docker/Podman engine (opts docker_host, then $DOCKER_HOST, then
