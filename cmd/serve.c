@@ -47,6 +47,7 @@ struct ct_serve {
     stop_hook *hooks; /* newest first */
     ct_series *ingested[CT_SRC_MAX_];
     ct_ready *ready, **ready_tail; /* oldest first */
+    int64_t started_ns;
 };
 
 void ct_serve_opts_init(ct_serve_opts *o)
@@ -122,6 +123,11 @@ int ct_serve_ready_each(ct_serve *sv, void (*fn)(void *ctx, const ct_ready_info 
             fn(ctx, &info);
     }
     return all;
+}
+
+int64_t ct_serve_started_ns(ct_serve *sv)
+{
+    return sv->started_ns;
 }
 
 void ct_serve_stop(ct_serve *sv)
@@ -254,6 +260,7 @@ ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
     memset(&sv, 0, sizeof(sv));
     sv.opts = *opts;
     sv.ready_tail = &sv.ready;
+    sv.started_ns = ct_time_now_ns();
     rc = serve_open(&sv, err);
     if (rc == CT_OK)
         rc = ct_http_start(&sv, err);

@@ -5,7 +5,9 @@
  * unix socket):
  *
  *   connect:   GET /version picks the API version, then
- *              GET /events?since=<cursor - 1 s> streams; once its headers
+ *              GET /events?since=<cursor - 1 s> streams (without a cursor:
+ *              since=<serve start>, so what the engine did before the
+ *              stream was up is not lost); once its headers
  *              are in, GET /containers/json?all=1 reconciles and the
  *              collector is ready (GET /readyz).
  *   events:    the body is split by line (dl_lines: a line over 16 MiB is
@@ -109,6 +111,7 @@ struct ct_docker {
     char *host;              /* owned: the engine address */
     char *cursor_name;       /* owned: "docker:<host>" */
     ct_ready *ready;         /* the serve's: our line in /readyz */
+    int64_t start_ns;        /* the serve's start: since= without a cursor */
     int interval_s;
     char api[32]; /* "/v1.41" or "" */
     int stopping;
@@ -627,11 +630,14 @@ static void stream_start(ct_docker *d)
     eh_req_opts o = {0};
     ct_error err = {0};
     char path[128];
+    /* Without a cursor (a store that never heard from this engine) we
+     * start where the serve did, however long the engine took to answer:
+     * what it did meanwhile is replayed (and inspected: nothing of it was
+     * stored before), and the store drops what comes twice. */
+    int64_t since = d->cursor_ns != 0 ? d->cursor_ns - DL_RESUME_MARGIN_NS : d->start_ns;
 
     d->resume_ns = d->cursor_ns;
-    if (d->cursor_ns > DL_RESUME_MARGIN_NS) {
-        int64_t since = d->cursor_ns - DL_RESUME_MARGIN_NS;
-
+    if (since > 0) {
         (void)snprintf(path, sizeof(path), "%s/events?since=%" PRId64 ".%09" PRId64, d->api,
                        (int64_t)(since / NS_PER_SEC), (int64_t)(since % NS_PER_SEC));
     } else {
@@ -678,7 +684,7 @@ static void version_done(void *ctx, const eh_result *res)
     }
     ct_log(CT_LOG_INFO, "docker", "%s: connected (API %s), resuming %s", d->host,
            d->api[0] != '\0' ? d->api + 1 : "unversioned",
-           d->cursor_ns != 0 ? "from the cursor" : "with live events");
+           d->cursor_ns != 0 ? "from the cursor" : "from the start of serve");
     d->last_err[0] = '\0';
     stream_start(d);
 }
@@ -1038,6 +1044,7 @@ ct_status ct_docker_start(ct_serve *sv, ct_error *err)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     d->sv = sv;
     d->base = ct_serve_base(sv);
+    d->start_ns = ct_serve_started_ns(sv);
     d->interval_s = o->inspect_interval_s > 0 ? o->inspect_interval_s : 60;
     d->backoff_ms = DL_BACKOFF_MIN_MS;
     dl_lines_init(&d->lines, DL_MAX_LINE);

@@ -60,6 +60,10 @@ ct_store *ct_serve_reader(ct_serve *sv);         /* read-only handle, loop threa
 ct_metrics *ct_serve_metrics(ct_serve *sv);
 const ct_serve_opts *ct_serve_options(ct_serve *sv);
 
+/* When ct_serve_run started (ns since the epoch): the Docker collector's
+ * since= while the store has no cursor for its engine. */
+int64_t ct_serve_started_ns(ct_serve *sv);
+
 /* Called at shutdown, newest first, on the loop thread, before the store
  * closes.  ctx is borrowed until then. */
 ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_error *err);
