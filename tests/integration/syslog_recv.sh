@@ -197,7 +197,8 @@ before=$(received)
 for i in $(seq 1 50); do
     logger -u "$RS/in.sock" --socket-errors=on -t relayed -p local1.info "tok-rsyslog-$i via rsyslog"
 done
-wait_until 15 test "$(count_raw tok-rsyslog-50)" = 1 || fail "rsyslog: the last line did not arrive"
+relayed() { [ "$(count_raw tok-rsyslog-50)" = 1 ]; }
+wait_until 15 relayed || fail "rsyslog: the last line did not arrive"
 kill -TERM "$RPID"
 wait "$RPID" 2>/dev/null
 untrack "$RPID"

@@ -271,7 +271,8 @@ if [ "$ENGINE" = podman ]; then
 else
     expect_once s6a container.exec_create container.exec_start container.exec_die
 fi
-wait_until 10 test "$(readyz)" = 200 || fail "readyz once connected: $(cat "$TMP/readyz.json")"
+all_ready() { [ "$(readyz)" = 200 ]; }
+wait_until 10 all_ready || fail "readyz once connected: $(cat "$TMP/readyz.json")"
 [ "$(docker_ready)" = true ] || fail "readyz: docker not ready when connected: $(cat "$TMP/readyz.json")"
 jq -e --arg u "unix://$LATE" '.ready == true and any(.components[]; .kind == "docker" and .name == $u and (.since | test("^20[0-9-]{8}T")))' \
     "$TMP/readyz.json" >/dev/null || fail "readyz body: $(cat "$TMP/readyz.json")"
