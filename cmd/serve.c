@@ -5,7 +5,8 @@
  * listener, collectors.  Stop order is the reverse, driven by SIGINT or
  * SIGTERM through libevent's signal events, so every component stops on
  * the loop thread and the store seals its journal before the process
- * leaves.  The serve also keeps the components' readiness (GET /readyz).
+ * leaves.  The serve also keeps the components' readiness (GET /readyz)
+ * and a few pointers they share (ct_serve_slot).
  */
 #include "ctrail/serve.h"
 
@@ -22,6 +23,8 @@
 #include "ctrail/log.h"
 #include "ctrail/tail.h"
 #include "ctrail/time.h"
+
+#define SERVE_SLOTS 8
 
 struct ct_ready {
     const char *kind; /* static */
@@ -48,6 +51,10 @@ struct ct_serve {
     ct_series *ingested[CT_SRC_MAX_];
     ct_ready *ready, **ready_tail; /* oldest first */
     int64_t started_ns;
+    struct {
+        const char *name; /* static */
+        void *ptr;
+    } slots[SERVE_SLOTS];
 };
 
 void ct_serve_opts_init(ct_serve_opts *o)
@@ -128,6 +135,17 @@ int ct_serve_ready_each(ct_serve *sv, void (*fn)(void *ctx, const ct_ready_info 
 int64_t ct_serve_started_ns(ct_serve *sv)
 {
     return sv->started_ns;
+}
+
+void **ct_serve_slot(ct_serve *sv, const char *name)
+{
+    for (size_t i = 0; i < SERVE_SLOTS; i++) {
+        if (sv->slots[i].name == NULL)
+            sv->slots[i].name = name;
+        if (strcmp(sv->slots[i].name, name) == 0)
+            return &sv->slots[i].ptr;
+    }
+    return NULL;
 }
 
 void ct_serve_stop(ct_serve *sv)

@@ -64,6 +64,13 @@ const ct_serve_opts *ct_serve_options(ct_serve *sv);
  * since= while the store has no cursor for its engine. */
 int64_t ct_serve_started_ns(ct_serve *sv);
 
+/* A pointer the components of one kind share, found by name (a static
+ * string): the file tails keep the list of the tails there, to follow each
+ * file once.  *slot is NULL until they set it; the slot lives as long as
+ * the serve, what it points to is theirs.  NULL when every slot is taken
+ * (there are 8).  Loop thread only. */
+void **ct_serve_slot(ct_serve *sv, const char *name);
+
 /* Called at shutdown, newest first, on the loop thread, before the store
  * closes.  ctx is borrowed until then. */
 ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_error *err);
