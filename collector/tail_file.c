@@ -102,7 +102,7 @@ static void file_save(ct_tail *t, tail_file *f)
 
 /* Where to start reading a file (fd, identity id, size bytes) that we
  * would read from off: further, when the cursor of another tail of the
- * same file says its lines are stored further. */
+ * same file, or an import of it, says its lines are stored further. */
 static uint64_t start_at(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *id, uint64_t size,
                          uint64_t off)
 {
@@ -114,6 +114,14 @@ static uint64_t start_at(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *
                "'%s': the lines up to offset %llu are stored already, by the tail of '%s' (the "
                "same file): starting there",
                f->path, (unsigned long long)o, who);
+        off = o;
+    }
+    o = tail_imported_upto(t, f, fd, size);
+    if (o > off) {
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s': the lines up to offset %llu are stored already, by 'ctrail import': "
+               "starting there",
+               f->path, (unsigned long long)o);
         off = o;
     }
     return off;

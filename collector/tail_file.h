@@ -82,5 +82,9 @@ const tail_file *tail_group_reader(const ct_tail *t, const tail_file *self, uint
  * size; 0 when none.  *who: that cursor's path. */
 uint64_t tail_group_stored(const ct_tail *t, const tail_file *self, int fd, const ct_tail_ident *id,
                            uint64_t size, const char **who);
+/* How far `ctrail import` read the file f follows, open at fd (size bytes):
+ * the bytes its import:path cursor for the file's real path names, when
+ * they are still the file's first bytes; 0 when none (tail_import.c). */
+uint64_t tail_imported_upto(ct_tail *t, const tail_file *f, int fd, uint64_t size);
 
 #endif

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # tests/integration/tail_once.sh - a file reaches the store once, however
-# `ctrail serve --tail` names it.
+# `ctrail serve --tail` and `ctrail import` name it.
 #
 #   - one file given twice to --tail, through a symlink, and matched by a
 #     glob (which also matches the symlink): its lines are stored once each,
 #     and /readyz says the tails are ready; after a restart of serve with
-#     the same tails, the new lines too, and nothing again.
+#     the same tails, the new lines too, and nothing again;
+#   - tail after import: a file imported, then followed: the tail starts
+#     where the import stopped; and a tail that had followed it before the
+#     import (its cursor behind) also starts after the import;
+#   - import after tail: lines a tail stored are not imported again, by the
+#     absolute path or through a symlink; the lines added since are;
+#   - not covered (documented): a copy of the file at another path.
 #
 # Environment: CTRAIL_BIN.  Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -57,6 +63,48 @@ wait_until 15 have "one " 170 || fail "after a restart the new lines of a.log we
 sleep 1
 once one 170 "after a restart with the same four tails"
 serve_stop
+
+# ---- tail after import ----
+B=$D/b.txt
+lines two 1 100 "$B"
+"$CTRAIL" --data "$DATA" import "$B" >/dev/null || fail "import of b.txt"
+once two 100 "import"
+serve_start third "$DATA" --tail "$B"
+lines two 101 120 "$B"
+wait_until 15 have "two " 120 || fail "b.txt: the lines after the import were not read"
+sleep 1
+once two 120 "tail after import"
+grep -q "b.txt': the lines up to offset [0-9]* are stored already, by 'ctrail import'" "$SLOG" ||
+    fail "no log line says the tail starts after the import"
+serve_stop
+
+# ---- import after tail ----
+lines two 121 150 "$B" # while serve is stopped
+"$CTRAIL" --data "$DATA" import "$B" >/dev/null || fail "second import of b.txt"
+once two 150 "import after tail (and after an import)"
+C=$D/c.txt
+lines three 1 40 "$C"
+ln -s c.txt "$D/c-link.txt"
+serve_start fourth "$DATA" --tail "$C" --tail "$B"
+wait_until 15 have "three " 40 || fail "c.txt was not read"
+lines two 151 160 "$B" # the tail's cursor on b.txt was behind the last import
+wait_until 15 have "two " 160 || fail "b.txt: the lines after the second import were not read"
+sleep 1
+once two 160 "a tail whose cursor was behind an import"
+serve_stop
+lines three 41 50 "$C"
+"$CTRAIL" --data "$DATA" import "$C" >/dev/null || fail "import of c.txt"
+once three 50 "import after tail"
+lines three 51 55 "$C"
+"$CTRAIL" --data "$DATA" import "$D/c-link.txt" >/dev/null || fail "import of c-link.txt"
+once three 55 "import through a symlink after tail and import"
+
+# not covered: a copy at another path (with a line more, or the import of
+# the same content would skip it whole) is imported again
+cp "$C" "$TMP/c-copy.txt"
+echo "copy 1" >>"$TMP/c-copy.txt"
+"$CTRAIL" --data "$DATA" import "$TMP/c-copy.txt" >/dev/null || fail "import of the copy"
+[ "$(raws | grep -c '^three 1$')" = 2 ] || fail "a copy at another path: documented as stored again"
 
 "$CTRAIL" --data "$DATA" verify >/dev/null || fail "verify"
 if [ "$FAILS" -gt 0 ]; then
