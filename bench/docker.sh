@@ -161,8 +161,8 @@ if [ "$ENGINE" = podman ] && [ "$REPLAY" = 1 ]; then
     t0=$(now_ns)
     since=$(( t0 / 1000000000 - 1 ))
     burst
-    # podman reads its whole events file for since=: give it time, and a deadline
-    # in seconds (lib.sh's wait_until counts tries of 0.1 s, not slow commands)
+    # podman reads its whole events file for since=: give it time (each try may
+    # take 30 s), with a deadline in seconds
     removals() { timeout 30 curl -sN --unix-socket "$SOCK" "$API/events?since=$since" 2>/dev/null | grep -c '"remove"'; }
     deadline=$((SECONDS + 300))
     until [ "$(removals)" -ge "$N" ]; do

@@ -5,11 +5,13 @@
  * listener, collectors.  Stop order is the reverse, driven by SIGINT or
  * SIGTERM through libevent's signal events, so every component stops on
  * the loop thread and the store seals its journal before the process
- * leaves.
+ * leaves.  The serve also keeps the components' readiness (GET /readyz)
+ * and a few pointers they share (ct_serve_slot).
  */
 #include "ctrail/serve.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,18 @@
 #include "ctrail/k8s.h"
 #include "ctrail/log.h"
 #include "ctrail/tail.h"
+#include "ctrail/time.h"
+
+#define SERVE_SLOTS 8
+
+struct ct_ready {
+    const char *kind; /* static */
+    char *name;       /* owned */
+    char detail[201];
+    int ready;
+    int64_t since_ns;
+    struct ct_ready *next;
+};
 
 typedef struct stop_hook {
     void (*stop)(void *ctx);
@@ -35,6 +49,12 @@ struct ct_serve {
     ct_metrics *metrics;
     stop_hook *hooks; /* newest first */
     ct_series *ingested[CT_SRC_MAX_];
+    ct_ready *ready, **ready_tail; /* oldest first */
+    int64_t started_ns;
+    struct {
+        const char *name; /* static */
+        void *ptr;
+    } slots[SERVE_SLOTS];
 };
 
 void ct_serve_opts_init(ct_serve_opts *o)
@@ -68,6 +88,64 @@ ct_metrics *ct_serve_metrics(ct_serve *sv)
 const ct_serve_opts *ct_serve_options(ct_serve *sv)
 {
     return &sv->opts;
+}
+
+ct_ready *ct_serve_ready_add(ct_serve *sv, const char *kind, const char *name)
+{
+    ct_ready *r = calloc(1, sizeof(*r));
+
+    if (r == NULL || (r->name = ct_strdup(name != NULL ? name : "")) == NULL) {
+        free(r);
+        ct_log(CT_LOG_ERROR, "serve", "out of memory: %s is not in /readyz", kind);
+        return NULL;
+    }
+    r->kind = kind;
+    r->since_ns = ct_time_now_ns();
+    (void)snprintf(r->detail, sizeof(r->detail), "starting");
+    *sv->ready_tail = r;
+    sv->ready_tail = &r->next;
+    return r;
+}
+
+void ct_ready_set(ct_ready *r, int ready, const char *detail)
+{
+    if (r == NULL)
+        return;
+    ready = ready != 0;
+    if (ready != r->ready)
+        r->since_ns = ct_time_now_ns();
+    r->ready = ready;
+    (void)snprintf(r->detail, sizeof(r->detail), "%s", detail != NULL ? detail : "");
+}
+
+int ct_serve_ready_each(ct_serve *sv, void (*fn)(void *ctx, const ct_ready_info *info), void *ctx)
+{
+    int all = 1;
+
+    for (const ct_ready *r = sv->ready; r != NULL; r = r->next) {
+        ct_ready_info info = {r->kind, r->name, r->detail, r->ready, r->since_ns};
+
+        all &= r->ready;
+        if (fn != NULL)
+            fn(ctx, &info);
+    }
+    return all;
+}
+
+int64_t ct_serve_started_ns(ct_serve *sv)
+{
+    return sv->started_ns;
+}
+
+void **ct_serve_slot(ct_serve *sv, const char *name)
+{
+    for (size_t i = 0; i < SERVE_SLOTS; i++) {
+        if (sv->slots[i].name == NULL)
+            sv->slots[i].name = name;
+        if (strcmp(sv->slots[i].name, name) == 0)
+            return &sv->slots[i].ptr;
+    }
+    return NULL;
 }
 
 void ct_serve_stop(ct_serve *sv)
@@ -175,6 +253,13 @@ static ct_status serve_close(ct_serve *sv, ct_error *err)
         event_free(sv->sig_int);
     if (sv->sig_term != NULL)
         event_free(sv->sig_term);
+    while (sv->ready != NULL) {
+        ct_ready *r = sv->ready;
+
+        sv->ready = r->next;
+        free(r->name);
+        free(r);
+    }
     ct_store_close(sv->reader, NULL);
     rc = ct_store_close(sv->store, err);
     if (sv->base != NULL)
@@ -191,6 +276,8 @@ ct_status ct_serve_run(const ct_serve_opts *opts, ct_error *err)
 
     memset(&sv, 0, sizeof(sv));
     sv.opts = *opts;
+    sv.ready_tail = &sv.ready;
+    sv.started_ns = ct_time_now_ns();
     rc = serve_open(&sv, err);
     if (rc == CT_OK)
         rc = ct_http_start(&sv, err);

@@ -5,8 +5,11 @@
  * unix socket):
  *
  *   connect:   GET /version picks the API version, then
- *              GET /events?since=<cursor - 1 s> streams; once its headers
- *              are in, GET /containers/json?all=1 reconciles.
+ *              GET /events?since=<cursor - 1 s> streams (without a cursor:
+ *              since=<serve start>, so what the engine did before the
+ *              stream was up is not lost); once its headers
+ *              are in, GET /containers/json?all=1 reconciles and the
+ *              collector is ready (GET /readyz).
  *   events:    the body is split by line (dl_lines: a line over 16 MiB is
  *              dropped and the stream resynchronised at the next '\n'), each
  *              line is parsed by ct_docker_event_parse and queued; bad lines
@@ -107,6 +110,8 @@ struct ct_docker {
     eh_client *http;         /* owned */
     char *host;              /* owned: the engine address */
     char *cursor_name;       /* owned: "docker:<host>" */
+    ct_ready *ready;         /* the serve's: our line in /readyz */
+    int64_t start_ns;        /* the serve's start: since= without a cursor */
     int interval_s;
     char api[32]; /* "/v1.41" or "" */
     int stopping;
@@ -159,6 +164,7 @@ static void log_conn_err(ct_docker *d, const char *msg)
     int64_t now = ct_time_now_ns();
     char seen[sizeof(d->last_err)];
 
+    ct_ready_set(d->ready, 0, msg);
     /* compared as it is kept: a message longer than last_err is still "the same" */
     (void)ct_msg_fit(seen, sizeof(seen), "%s", msg);
     if (strcmp(seen, d->last_err) != 0 || now - d->last_err_log_ns >= 60 * NS_PER_SEC) {
@@ -570,6 +576,7 @@ static void stream_headers(void *ctx, long status)
     d->stream_up = 1;
     d->want_reconcile = 1;
     ct_series_set(d->m_connected, 1);
+    ct_ready_set(d->ready, 1, "event stream up");
     work_soon(d);
 }
 
@@ -607,10 +614,12 @@ static void stream_done(void *ctx, const eh_result *res)
         (void)snprintf(msg, sizeof(msg), "event stream closed by the engine");
     if (d->stream_up && lived >= DL_STABLE_NS)
         d->backoff_ms = DL_BACKOFF_MIN_MS;
-    if (d->stream_up) /* it had worked: say so once, even when the cause repeats */
+    if (d->stream_up) { /* it had worked: say so once, even when the cause repeats */
         ct_log(CT_LOG_WARN, "docker", "%s: %s; reconnecting", d->host, msg);
-    else
+        ct_ready_set(d->ready, 0, msg);
+    } else {
         log_conn_err(d, msg);
+    }
     if (d->stream_up)
         d->last_err[0] = '\0';
     d->stream_up = 0;
@@ -624,11 +633,14 @@ static void stream_start(ct_docker *d)
     eh_req_opts o = {0};
     ct_error err = {0};
     char path[128];
+    /* Without a cursor (a store that never heard from this engine) we
+     * start where the serve did, however long the engine took to answer:
+     * what it did meanwhile is replayed (and inspected: nothing of it was
+     * stored before), and the store drops what comes twice. */
+    int64_t since = d->cursor_ns != 0 ? d->cursor_ns - DL_RESUME_MARGIN_NS : d->start_ns;
 
     d->resume_ns = d->cursor_ns;
-    if (d->cursor_ns > DL_RESUME_MARGIN_NS) {
-        int64_t since = d->cursor_ns - DL_RESUME_MARGIN_NS;
-
+    if (since > 0) {
         (void)snprintf(path, sizeof(path), "%s/events?since=%" PRId64 ".%09" PRId64, d->api,
                        (int64_t)(since / NS_PER_SEC), (int64_t)(since % NS_PER_SEC));
     } else {
@@ -675,7 +687,7 @@ static void version_done(void *ctx, const eh_result *res)
     }
     ct_log(CT_LOG_INFO, "docker", "%s: connected (API %s), resuming %s", d->host,
            d->api[0] != '\0' ? d->api + 1 : "unversioned",
-           d->cursor_ns != 0 ? "from the cursor" : "with live events");
+           d->cursor_ns != 0 ? "from the cursor" : "from the start of serve");
     d->last_err[0] = '\0';
     stream_start(d);
 }
@@ -884,6 +896,7 @@ static void dl_flush(ct_docker *d)
             d->stream_req = NULL;
             d->stream_up = 0;
             ct_series_set(d->m_connected, 0);
+            ct_ready_set(d->ready, 0, "the store refuses records");
             schedule_retry(d);
         }
         return;
@@ -1034,6 +1047,7 @@ ct_status ct_docker_start(ct_serve *sv, ct_error *err)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     d->sv = sv;
     d->base = ct_serve_base(sv);
+    d->start_ns = ct_serve_started_ns(sv);
     d->interval_s = o->inspect_interval_s > 0 ? o->inspect_interval_s : 60;
     d->backoff_ms = DL_BACKOFF_MIN_MS;
     dl_lines_init(&d->lines, DL_MAX_LINE);
@@ -1083,6 +1097,8 @@ ct_status ct_docker_start(ct_serve *sv, ct_error *err)
         docker_free(d);
         return rc;
     }
+    d->ready = ct_serve_ready_add(sv, "docker", host);
+    ct_ready_set(d->ready, 0, "connecting");
     ct_log(CT_LOG_INFO, "docker", "following %s (inspect every %d s)", host, d->interval_s);
     dl_connect(d);
     return CT_OK;

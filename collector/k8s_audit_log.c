@@ -87,6 +87,7 @@ ct_status ct_k8s_audit_log_start(ct_serve *sv, const char *path, ct_error *err)
     ct_tail_opts_init(&o);
     o.path = path;
     o.cursor_prefix = "k8s_audit";
+    o.ready_kind = "k8s_audit_log";
     o.parse = audit_parse;
     o.max_line = AUDIT_MAX_LINE;
     return ct_tail_start(sv, &o, NULL, err);

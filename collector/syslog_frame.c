@@ -4,7 +4,11 @@
  * TCP and unix stream senders frame messages in one of two ways (RFC 6587):
  *
  *   octet counting   "121 <13>1 2026-... msg"      LEN SP MSG, LEN bytes
- *   non-transparent  "<13>1 2026-... msg\n"        up to LF
+ *   non-transparent  "<13>1 2026-... msg\n"        up to LF, or NUL
+ *
+ * glibc's syslog(3) on a stream socket (a /dev/log that is one) ends each
+ * message with a NUL instead of a LF, so a NUL ends a line as a LF does;
+ * inside an octet-counted frame it is data like any other byte.
  *
  * A sender may switch between them (several senders behind one relay), so
  * the choice is made per message, at its first byte: "[1-9][0-9]{0,9} <"
@@ -99,6 +103,15 @@ static int keep(ct_syslog_framer *fr, const char *p, size_t n)
     memcpy(fr->buf + fr->len, p, n);
     fr->len += n;
     return 0;
+}
+
+/* Where a line ends in p[0..n): its first LF or NUL, or NULL. */
+static const char *line_end(const char *p, size_t n)
+{
+    const char *lf = memchr(p, '\n', n);
+    const char *nul = memchr(p, '\0', lf != NULL ? (size_t)(lf - p) : n);
+
+    return nul != NULL ? nul : lf;
 }
 
 /* The message ended: msg[0..kept) is what was kept of its fr->seen bytes.
@@ -206,7 +219,7 @@ ct_status ct_syslog_framer_feed(ct_syslog_framer *fr, const char *data, size_t l
             break;
         }
         case FR_LINE: {
-            const char *lf = memchr(data + i, '\n', len - i);
+            const char *lf = line_end(data + i, len - i);
             size_t n = lf != NULL ? (size_t)(lf - (data + i)) : len - i;
 
             if (lf != NULL && fr->seen == 0 && n <= fr->max_msg) {

@@ -20,20 +20,21 @@
  * knows (ct_cid_cache).
  *
  * Group commit: messages collect in one batch while the loop handles what
- * arrived (up to 256 datagrams per socket, 256 KiB per connection per
- * wake-up), and the batch is appended once at the end of that loop pass,
- * or earlier when it reaches 4096 records or 8 MiB.  The append blocks the
- * loop for its fsync; meanwhile the kernel queues what comes, so batches
- * grow with the load.  At stop, what the sockets hold is read, partial
- * frames are delivered, and the batch is appended before the store
- * closes.  UDP has no flow control: datagrams the kernel dropped for want
- * of buffer space are counted (SO_RXQ_OVFL) in
- * ctrail_syslog_dropped_total{reason="socket_buffer"}.
+ * arrived (datagrams: syslog_dgram.c; 256 KiB per connection per wake-up);
+ * 20 ms after a read the batch is handed to the writer thread
+ * (syslog_batch.c), or earlier when it is full.  While the writer waits for
+ * its fsync, or the store seals a block, the loop goes on reading into the
+ * next batch, so batches grow with the load.  At stop, what the sockets
+ * hold is read, partial frames are delivered, and everything is stored
+ * before the store closes.
  */
+#include "syslog_recv.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,34 +57,7 @@
 
 #include "parse_util.h"
 
-#define SR_DGRAM_BURST    256          /* datagrams per socket per wake-up */
-#define SR_READ_MAX       (256u << 10) /* bytes per connection per wake-up */
-#define SR_BATCH_RECORDS  32768
-#define SR_BATCH_BYTES    (4u << 20) /* a block: the store seals it directly */
-#define SR_BATCH_WAIT_US  20000      /* the group-commit window */
-#define SR_MAX_CONNS      512
-#define SR_RCVBUF         (8 << 20)   /* asked for; the kernel caps it */
-#define SR_DRAIN_MAX      (16u << 20) /* bytes read per connection at stop */
-#define SR_LOG_WINDOW_NS  (10LL * 1000000000LL)
-#define SR_LOG_PER_WINDOW 20
-
-typedef enum sr_transport { SR_UDP = 0, SR_TCP, SR_UNIX, SR_N_TRANSPORTS } sr_transport;
-static const char *const transport_names[SR_N_TRANSPORTS] = {"udp", "tcp", "unix"};
-
-typedef struct syslog_recv syslog_recv;
-
-typedef struct sr_listener {
-    syslog_recv *r;
-    sr_transport t;
-    int stream;                 /* 1: TCP or a unix stream socket */
-    char *addr;                 /* owned: as bound ("127.0.0.1:5514", a path) */
-    char *unlink_path;          /* owned or NULL: our unix socket file */
-    evutil_socket_t fd;         /* datagram sockets; -1 for stream */
-    struct event *ev;           /* datagram sockets */
-    struct evconnlistener *lev; /* stream sockets */
-    uint32_t ovfl;              /* last SO_RXQ_OVFL count */
-    struct sr_listener *next;
-} sr_listener;
+const char *const sr_transport_names[SR_N_TRANSPORTS] = {"udp", "tcp", "unix"};
 
 typedef struct sr_conn {
     syslog_recv *r;
@@ -95,33 +69,14 @@ typedef struct sr_conn {
     struct sr_conn *prev, *next;
 } sr_conn;
 
-struct syslog_recv {
-    ct_serve *sv;
-    struct event_base *base;
-    size_t max_msg;
-    char hostname[256];
-    sr_listener *listeners;
-    sr_conn *conns;
-    size_t n_conns;
-    ct_record *batch; /* owned records */
-    size_t n, cap, bytes;
-    struct event *flush_ev;
-    int flush_pending;
-    char *dbuf; /* owned: one datagram, max_msg bytes */
-    ct_cid_cache *cids;
-    int64_t log_window_ns;
-    unsigned log_count, log_suppressed;
-    struct {
-        ct_series *received, *bytes, *unparsed, *cut, *partial;
-    } m[SR_N_TRANSPORTS];
-    ct_series *dropped_socket, *dropped_store, *conns_gauge, *conns_refused;
-};
+#define SR_READ_MAX       (256u << 10) /* bytes per connection per wake-up */
+#define SR_BATCH_WAIT_US  20000        /* the group-commit window */
+#define SR_MAX_CONNS      512
+#define SR_DRAIN_MAX      (16u << 20) /* bytes read per connection at stop */
+#define SR_LOG_WINDOW_NS  (10LL * 1000000000LL)
+#define SR_LOG_PER_WINDOW 20
 
-/* At most SR_LOG_PER_WINDOW lines per 10 s: a flood of bad input must not
- * turn into a flood of log lines. */
-static void sr_log(syslog_recv *r, ct_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void sr_log(syslog_recv *r, ct_log_level level, const char *fmt, ...)
+void sr_log(syslog_recv *r, ct_log_level level, const char *fmt, ...)
 {
     int64_t now = ct_time_now_ns();
     char line[512];
@@ -146,41 +101,26 @@ static void sr_log(syslog_recv *r, ct_log_level level, const char *fmt, ...)
 
 /* ---- the batch ---- */
 
-static void sr_flush(syslog_recv *r)
-{
-    ct_error err = {0};
-
-    if (r->flush_pending)
-        (void)evtimer_del(r->flush_ev);
-    r->flush_pending = 0;
-    if (r->n == 0)
-        return;
-    if (ct_serve_append(r->sv, r->batch, r->n, NULL, &err) != CT_OK) {
-        ct_log(CT_LOG_ERROR, "syslog", "cannot store %zu messages: %s", r->n, err.msg);
-        ct_series_add(r->dropped_store, r->n);
-    }
-    for (size_t i = 0; i < r->n; i++)
-        ct_record_release(&r->batch[i]);
-    r->n = 0;
-    r->bytes = 0;
-}
-
 static void flush_event(evutil_socket_t fd, short what, void *arg)
 {
+    syslog_recv *r = arg;
+
     (void)fd;
     (void)what;
-    sr_flush(arg);
+    r->flush_pending = 0;
+    sr_batch_flush(r->batch);
 }
 
-/* After a read: append within the group-commit window. */
-static void sr_schedule(syslog_recv *r)
+void sr_schedule(syslog_recv *r)
 {
     struct timeval wait = {0, SR_BATCH_WAIT_US};
 
-    if (r->n > 0 && !r->flush_pending) {
+    if (sr_batch_pending(r->batch) > 0 && !r->flush_pending) {
         r->flush_pending = 1;
-        if (evtimer_add(r->flush_ev, &wait) != 0)
-            sr_flush(r);
+        if (evtimer_add(r->flush_ev, &wait) != 0) {
+            r->flush_pending = 0;
+            sr_batch_flush(r->batch);
+        }
     }
 }
 
@@ -214,9 +154,8 @@ static int unparsed_record(const char *msg, size_t len, int64_t now, ct_record *
     return 0;
 }
 
-/* One message from any transport.  host: for messages that name none. */
-static void sr_message(syslog_recv *r, const sr_listener *l, const char *peer, const char *host,
-                       const char *msg, size_t len, unsigned flags, uint64_t full_len)
+void sr_message(syslog_recv *r, const sr_listener *l, const char *peer, const char *host,
+                const char *msg, size_t len, unsigned flags, uint64_t full_len)
 {
     int64_t now = ct_time_now_ns();
     ct_record rec = {0};
@@ -231,52 +170,39 @@ static void sr_message(syslog_recv *r, const sr_listener *l, const char *peer, c
         } else {
             ct_series_add(r->m[l->t].unparsed, 1);
             sr_log(r, CT_LOG_WARN, "%s %s: kept as syslog.unparsed (%zu bytes): %s",
-                   transport_names[l->t], peer, len, err.msg);
+                   sr_transport_names[l->t], peer, len, err.msg);
         }
     }
     if (!oom && (flags & CT_FRAME_CUT)) {
         ct_series_add(r->m[l->t].cut, 1);
         sr_log(r, CT_LOG_WARN, "%s %s: message of %llu bytes cut to %zu (--syslog-max-msg)",
-               transport_names[l->t], peer, (unsigned long long)full_len, len);
+               sr_transport_names[l->t], peer, (unsigned long long)full_len, len);
         oom = kind_suffix(&rec, ".cut") != 0;
     } else if (!oom && (flags & CT_FRAME_PARTIAL)) {
         ct_series_add(r->m[l->t].partial, 1);
         sr_log(r, CT_LOG_WARN, "%s %s: connection ended %llu bytes into a %llu-byte frame; kept",
-               transport_names[l->t], peer, (unsigned long long)len, (unsigned long long)full_len);
+               sr_transport_names[l->t], peer, (unsigned long long)len,
+               (unsigned long long)full_len);
         oom = kind_suffix(&rec, ".partial") != 0;
     }
     if (!oom && rec.host == NULL && host != NULL && host[0] != '\0')
         oom = (rec.host = ct_strdup(host)) == NULL;
     if (!oom && rec.container == NULL)
         oom = ct_cid_cache_key(r->cids, &rec, msg, len) != 0;
-    if (!oom && r->n == r->cap) {
-        size_t cap = r->cap == 0 ? 256 : r->cap * 2;
-        ct_record *nb = realloc(r->batch, cap * sizeof(*nb));
-
-        if (nb == NULL) {
-            oom = 1;
-        } else {
-            r->batch = nb;
-            r->cap = cap;
-        }
-    }
+    if (!oom && sr_batch_add(r->batch, &rec, len, &err) != CT_OK)
+        oom = 1;
     if (oom) {
         ct_record_release(&rec);
         ct_series_add(r->dropped_store, 1);
-        sr_log(r, CT_LOG_ERROR, "%s %s: out of memory, message dropped", transport_names[l->t],
+        sr_log(r, CT_LOG_ERROR, "%s %s: out of memory, message dropped", sr_transport_names[l->t],
                peer);
         return;
     }
-    r->bytes += len;
-    ct_record_move(&r->batch[r->n++], &rec);
-    if (r->n >= SR_BATCH_RECORDS || r->bytes >= SR_BATCH_BYTES)
-        sr_flush(r);
 }
 
-/* ---- datagram sockets ---- */
+/* ---- addresses ---- */
 
-static void sockaddr_text(const struct sockaddr *sa, char *host, size_t hlen, char *peer,
-                          size_t plen)
+void sr_sockaddr_text(const struct sockaddr *sa, char *host, size_t hlen, char *peer, size_t plen)
 {
     unsigned port = 0;
 
@@ -298,84 +224,6 @@ static void sockaddr_text(const struct sockaddr *sa, char *host, size_t hlen, ch
         (void)snprintf(peer, plen, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
-/* Read what the socket holds, at most max datagrams; how many were read. */
-static size_t dgram_drain(sr_listener *l, size_t max)
-{
-    syslog_recv *r = l->r;
-    size_t k;
-
-    for (k = 0; k < max; k++) {
-        struct sockaddr_storage ss;
-        struct iovec iov = {r->dbuf, r->max_msg};
-        union {
-            char buf[CMSG_SPACE(sizeof(uint32_t))];
-            struct cmsghdr align;
-        } cbuf;
-        struct msghdr mh;
-        struct cmsghdr *cm;
-        char host[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 8];
-        unsigned flags = 0;
-        ssize_t got;
-        size_t len;
-
-        memset(&mh, 0, sizeof(mh));
-        memset(&ss, 0, sizeof(ss));
-        mh.msg_name = &ss;
-        mh.msg_namelen = sizeof(ss);
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = cbuf.buf;
-        mh.msg_controllen = sizeof(cbuf.buf);
-        got = recvmsg(l->fd, &mh, MSG_TRUNC | MSG_DONTWAIT);
-        if (got < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                sr_log(r, CT_LOG_WARN, "%s %s: receive failed: %s", transport_names[l->t], l->addr,
-                       strerror(errno));
-            break;
-        }
-        for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
-                uint32_t ov;
-
-                memcpy(&ov, CMSG_DATA(cm), sizeof(ov));
-                if (ov != l->ovfl) {
-                    ct_series_add(r->dropped_socket, (uint32_t)(ov - l->ovfl));
-                    sr_log(r, CT_LOG_WARN,
-                           "%s %s: the kernel dropped %u datagrams (socket buffer full)",
-                           transport_names[l->t], l->addr, (unsigned)(ov - l->ovfl));
-                    l->ovfl = ov;
-                }
-            }
-        }
-        len = (size_t)got;
-        if (len > r->max_msg) {
-            flags = CT_FRAME_CUT;
-            len = r->max_msg;
-        } else {
-            /* a trailing LF (some senders end datagrams with one), CR or NUL */
-            while (len > 0 && (r->dbuf[len - 1] == '\n' || r->dbuf[len - 1] == '\r' ||
-                               r->dbuf[len - 1] == '\0'))
-                len--;
-        }
-        if (len == 0)
-            continue;
-        sockaddr_text((struct sockaddr *)&ss, host, sizeof(host), peer, sizeof(peer));
-        sr_message(r, l, peer, l->t == SR_UNIX ? r->hostname : host, r->dbuf, len, flags,
-                   (uint64_t)got);
-    }
-    return k;
-}
-
-static void dgram_read(evutil_socket_t fd, short what, void *arg)
-{
-    sr_listener *l = arg;
-
-    (void)fd;
-    (void)what;
-    (void)dgram_drain(l, SR_DGRAM_BURST);
-    sr_schedule(l->r);
-}
-
 /* ---- stream connections ---- */
 
 static void conn_msg(void *ctx, const char *msg, size_t len, unsigned flags, uint64_t full_len)
@@ -391,7 +239,7 @@ static void conn_feed(sr_conn *c, const char *p, size_t n)
     ct_error err = {0};
 
     if (ct_syslog_framer_feed(&c->fr, p, n, conn_msg, c, &err) != CT_OK)
-        sr_log(c->r, CT_LOG_ERROR, "%s %s: %s", transport_names[c->l->t], c->peer, err.msg);
+        sr_log(c->r, CT_LOG_ERROR, "%s %s: %s", sr_transport_names[c->l->t], c->peer, err.msg);
 }
 
 /* Feed everything the input buffer holds, chunk by chunk, without copying. */
@@ -450,7 +298,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 
     (void)bev;
     if (what & BEV_EVENT_ERROR)
-        sr_log(r, CT_LOG_INFO, "%s %s: connection error: %s", transport_names[c->l->t], c->peer,
+        sr_log(r, CT_LOG_INFO, "%s %s: connection error: %s", sr_transport_names[c->l->t], c->peer,
                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
         conn_consume(c);
@@ -471,7 +319,7 @@ static void conn_accept(struct evconnlistener *lev, evutil_socket_t fd, struct s
     if (r->n_conns >= SR_MAX_CONNS) {
         ct_series_add(r->conns_refused, 1);
         sr_log(r, CT_LOG_WARN, "%s %s: %d connections already open; refusing one",
-               transport_names[l->t], l->addr, SR_MAX_CONNS);
+               sr_transport_names[l->t], l->addr, SR_MAX_CONNS);
         evutil_closesocket(fd);
         return;
     }
@@ -480,7 +328,7 @@ static void conn_accept(struct evconnlistener *lev, evutil_socket_t fd, struct s
         (c->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
         free(c);
         evutil_closesocket(fd);
-        sr_log(r, CT_LOG_ERROR, "%s %s: out of memory for a connection", transport_names[l->t],
+        sr_log(r, CT_LOG_ERROR, "%s %s: out of memory for a connection", sr_transport_names[l->t],
                l->addr);
         return;
     }
@@ -490,7 +338,7 @@ static void conn_accept(struct evconnlistener *lev, evutil_socket_t fd, struct s
     if (l->t == SR_UNIX)
         (void)snprintf(c->peer, sizeof(c->peer), "%s", "local");
     else
-        sockaddr_text(sa, c->host, sizeof(c->host), c->peer, sizeof(c->peer));
+        sr_sockaddr_text(sa, c->host, sizeof(c->host), c->peer, sizeof(c->peer));
     (void)bufferevent_set_max_single_read(c->bev, SR_READ_MAX);
     bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
     (void)bufferevent_enable(c->bev, EV_READ);
@@ -553,11 +401,12 @@ static void sr_free(syslog_recv *r)
         r->listeners = l->next;
         listener_free(l);
     }
-    for (size_t i = 0; i < r->n; i++)
-        ct_record_release(&r->batch[i]);
-    free(r->batch);
+    sr_batch_free(r->batch);
     if (r->flush_ev != NULL)
         event_free(r->flush_ev);
+    if (r->drops_ev != NULL)
+        event_free(r->drops_ev);
+    free(r->mbuf);
     ct_cid_cache_free(r->cids);
     free(r->dbuf);
     free(r);
@@ -571,12 +420,13 @@ static void syslog_stop(void *ctx)
     /* what already reached us is stored before the store closes */
     for (sr_listener *l = r->listeners; l != NULL; l = l->next)
         if (l->ev != NULL)
-            (void)dgram_drain(l, (size_t)-1);
+            (void)sr_dgram_drain(l, (size_t)-1);
     while (r->conns != NULL) {
         conn_drain(r->conns);
         conn_close(r->conns);
     }
-    sr_flush(r);
+    sr_batch_free(r->batch); /* everything stored, the writer thread gone */
+    r->batch = NULL;
     if (n_conns > 0)
         ct_log(CT_LOG_INFO, "syslog", "closed %zu connections", n_conns);
     sr_free(r);
@@ -587,6 +437,7 @@ static ct_status listener_add(syslog_recv *r, sr_transport t, int stream, evutil
                               const char *addr, const char *unlink_path, ct_error *err)
 {
     sr_listener *l = calloc(1, sizeof(*l));
+    char name[300]; /* in /readyz: "udp 127.0.0.1:514", "unix stream /run/x.sock" */
 
     if (l == NULL) {
         evutil_closesocket(fd);
@@ -611,22 +462,19 @@ static ct_status listener_add(syslog_recv *r, sr_transport t, int stream, evutil
         l->lev = evconnlistener_new(r->base, conn_accept, l,
                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
         if (l->lev == NULL)
-            return ct_error_set(err, CT_ERR_IO, errno, "cannot listen on %s %s", transport_names[t],
-                                addr);
+            return ct_error_set(err, CT_ERR_IO, errno, "cannot listen on %s %s",
+                                sr_transport_names[t], addr);
     } else {
-        int one = 1, rcv = SR_RCVBUF;
+        ct_status rc = sr_dgram_watch(l, err);
 
-        (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-        /* past net.core.rmem_max when we may (as rsyslog's imudp does) */
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) != 0)
-            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-        l->ev = event_new(r->base, fd, EV_READ | EV_PERSIST, dgram_read, l);
-        if (l->ev == NULL || event_add(l->ev, NULL) != 0)
-            return ct_error_set(err, CT_ERR_NOMEM, 0, "cannot watch %s %s", transport_names[t],
-                                addr);
+        if (rc != CT_OK)
+            return rc;
     }
+    (void)snprintf(name, sizeof(name), "%s%s %s", sr_transport_names[t],
+                   t == SR_UNIX && stream ? " stream" : "", addr);
+    ct_ready_set(ct_serve_ready_add(r->sv, "syslog", name), 1, "listening");
     /* the line a user (and a test) looks for */
-    printf("ctrail: syslog %s%s on %s\n", transport_names[t],
+    printf("ctrail: syslog %s%s on %s\n", sr_transport_names[t],
            t == SR_UNIX ? (stream ? " (stream)" : " (datagram)") : "", addr);
     fflush(stdout);
     return CT_OK;
@@ -684,21 +532,22 @@ static ct_status listen_inet(syslog_recv *r, sr_transport t, const char *spec, c
     if (parse_addr(spec, &ss, &sl) != 0)
         return ct_error_set(err, CT_ERR_INVALID, 0,
                             "--syslog-%s wants HOST:PORT ('127.0.0.1:5514', '[::1]:0'), not '%s'",
-                            transport_names[t], spec);
+                            sr_transport_names[t], spec);
     fd = socket(ss.ss_family,
                 (t == SR_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return ct_error_set(err, CT_ERR_IO, errno, "cannot create a %s socket", transport_names[t]);
+        return ct_error_set(err, CT_ERR_IO, errno, "cannot create a %s socket",
+                            sr_transport_names[t]);
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) != 0) {
         int e = errno;
 
         evutil_closesocket(fd);
-        return ct_error_set(err, CT_ERR_IO, e, "cannot bind syslog %s %s", transport_names[t],
+        return ct_error_set(err, CT_ERR_IO, e, "cannot bind syslog %s %s", sr_transport_names[t],
                             spec);
     }
     if (getsockname(fd, (struct sockaddr *)&ss, &bl) == 0)
-        sockaddr_text((struct sockaddr *)&ss, host, sizeof(host), bound, sizeof(bound));
+        sr_sockaddr_text((struct sockaddr *)&ss, host, sizeof(host), bound, sizeof(bound));
     else
         (void)snprintf(bound, sizeof(bound), "%s", spec);
     return listener_add(r, t, t == SR_TCP, fd, bound, NULL, err);
@@ -743,7 +592,7 @@ static void metrics_init(syslog_recv *r, ct_metrics *m)
     for (int t = 0; t < SR_N_TRANSPORTS; t++) {
         char labels[48];
 
-        (void)snprintf(labels, sizeof(labels), "transport=\"%s\"", transport_names[t]);
+        (void)snprintf(labels, sizeof(labels), "transport=\"%s\"", sr_transport_names[t]);
         r->m[t].received = ct_metrics_series(m, CT_METRIC_COUNTER, "ctrail_syslog_received_total",
                                              "Syslog messages received", labels);
         r->m[t].bytes = ct_metrics_series(m, CT_METRIC_COUNTER, "ctrail_syslog_bytes_total",
@@ -773,6 +622,7 @@ ct_status ct_syslog_start(ct_serve *sv, ct_error *err)
     const ct_serve_opts *o = ct_serve_options(sv);
     syslog_recv *r;
     ct_status rc = CT_OK;
+    struct timeval second = {1, 0};
 
     if (o->syslog_udp.n + o->syslog_tcp.n + o->syslog_unix.n == 0)
         return CT_OK;
@@ -787,13 +637,21 @@ ct_status ct_syslog_start(ct_serve *sv, ct_error *err)
     if (gethostname(r->hostname, sizeof(r->hostname) - 1) != 0)
         r->hostname[0] = '\0';
     r->dbuf = malloc(r->max_msg);
+    r->mslot = r->max_msg < SR_MMSG_SLOT ? r->max_msg : SR_MMSG_SLOT;
+    if (o->syslog_udp.n > 0)
+        r->mbuf = malloc(SR_MMSG * r->mslot); /* pages are touched as datagrams fill them */
     r->cids = ct_cid_cache_new(ct_serve_reader(sv));
     r->flush_ev = evtimer_new(r->base, flush_event, r);
-    if (r->dbuf == NULL || r->cids == NULL || r->flush_ev == NULL) {
+    r->drops_ev = event_new(r->base, -1, EV_PERSIST, sr_dgram_drops_event, r);
+    if (r->dbuf == NULL || (o->syslog_udp.n > 0 && r->mbuf == NULL) || r->cids == NULL ||
+        r->flush_ev == NULL || r->drops_ev == NULL) {
         sr_free(r);
         return pu_oom(err);
     }
     metrics_init(r, ct_serve_metrics(sv));
+    rc = sr_batch_new(sv, r->dropped_store, &r->batch, err);
+    if (rc == CT_OK && o->syslog_udp.n > 0 && event_add(r->drops_ev, &second) != 0)
+        rc = pu_oom(err);
     for (size_t i = 0; rc == CT_OK && i < o->syslog_udp.n; i++)
         rc = listen_inet(r, SR_UDP, o->syslog_udp.v[i], err);
     for (size_t i = 0; rc == CT_OK && i < o->syslog_tcp.n; i++)

@@ -20,6 +20,7 @@
  * A glob is expanded again every second; a new match starts at 0.
  * Everything runs on the loop thread and blocks only in the append.
  */
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,47 @@ void tail_out_clear(ct_tail_out *out)
     out->n = 0;
 }
 
+/* ---- the tails of a serve ---- */
+
+const tail_file *tail_group_reader(const ct_tail *t, const tail_file *self, uint64_t dev,
+                                   uint64_t ino)
+{
+    for (const ct_tail *g = t->group != NULL ? *t->group : t; g != NULL; g = g->gnext) {
+        if (strcmp(g->prefix, t->prefix) != 0)
+            continue;
+        for (const tail_file *f = g->files; f != NULL; f = f->next)
+            if (f != self && f->fd >= 0 && f->id.dev == dev && f->id.ino == ino)
+                return f;
+        if (t->group == NULL)
+            break;
+    }
+    return NULL;
+}
+
+uint64_t tail_group_stored(const ct_tail *t, const tail_file *self, int fd, const ct_tail_ident *id,
+                           uint64_t size, const char **who)
+{
+    uint64_t best = 0;
+
+    for (const ct_tail *g = t->group != NULL ? *t->group : t; g != NULL; g = g->gnext) {
+        if (strcmp(g->prefix, t->prefix) != 0)
+            continue;
+        for (const tail_file *f = g->files; f != NULL; f = f->next) {
+            const ct_tail_pos *p = &f->saved;
+
+            if (f == self || !f->has_saved || p->off <= best || p->off > size ||
+                p->id.dev != id->dev || p->id.ino != id->ino || (p->id.dev | p->id.ino) == 0 ||
+                !ct_tail_head_matches(fd, &p->id))
+                continue;
+            best = p->off;
+            *who = f->path;
+        }
+        if (t->group == NULL)
+            break;
+    }
+    return best;
+}
+
 /* ---- the tail ---- */
 
 static tail_file *tail_find(ct_tail *t, const char *path)
@@ -143,6 +185,35 @@ static void tail_glob(ct_tail *t)
     globfree(&g);
 }
 
+/* Ready unless a file cannot be read for a reason other than not being
+ * there (yet). */
+static void tail_readiness(ct_tail *t, uint64_t files)
+{
+    char why[200];
+    const tail_file *bad = NULL;
+    unsigned shared = 0;
+
+    for (const tail_file *f = t->files; f != NULL && bad == NULL; f = f->next) {
+        shared += f->problem == TAIL_SHARED;
+        if (f->problem != 0 && f->problem != ENOENT && f->problem != TAIL_SHARED)
+            bad = f;
+    }
+    if (bad == NULL) {
+        if (!t->is_glob && files == 0 && shared == 0)
+            (void)snprintf(why, sizeof(why), "waiting for the file");
+        else
+            (void)snprintf(why, sizeof(why), "%llu file%s open%s", (unsigned long long)files,
+                           files == 1 ? "" : "s",
+                           shared > 0 ? "; and files read by another tail" : "");
+        ct_ready_set(t->ready, 1, why);
+        return;
+    }
+    (void)snprintf(why, sizeof(why), "'%s': %s", bad->path,
+                   bad->problem == TAIL_NOT_REGULAR ? "not a regular file"
+                                                    : strerror(bad->problem));
+    ct_ready_set(t->ready, 0, why);
+}
+
 static void tail_tick(evutil_socket_t fd, short what, void *arg)
 {
     ct_tail *t = arg;
@@ -163,6 +234,7 @@ static void tail_tick(evutil_socket_t fd, short what, void *arg)
     free(out.recs);
     t->st.files = files;
     ct_series_set(t->m_files, (int64_t)files);
+    tail_readiness(t, files);
     if (!more) {
         tv.tv_sec = t->o.poll_ms / 1000;
         tv.tv_usec = (t->o.poll_ms % 1000) * 1000;
@@ -174,6 +246,11 @@ static void tail_free(ct_tail *t)
 {
     if (t == NULL)
         return;
+    for (ct_tail **pp = t->group; pp != NULL && *pp != NULL; pp = &(*pp)->gnext)
+        if (*pp == t) {
+            *pp = t->gnext;
+            break;
+        }
     while (t->files != NULL) {
         tail_file *f = t->files;
 
@@ -256,7 +333,13 @@ ct_status ct_tail_start(ct_serve *sv, const ct_tail_opts *o, ct_tail **ret_tail,
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     }
     t->is_glob = strpbrk(t->path, "*?[") != NULL;
+    t->group = (ct_tail **)ct_serve_slot(sv, "tails");
+    if (t->group != NULL) {
+        t->gnext = *t->group;
+        *t->group = t;
+    }
     tail_metrics(t);
+    t->ready = ct_serve_ready_add(sv, o->ready_kind != NULL ? o->ready_kind : "tail", t->path);
     if (!t->is_glob)
         tail_add(t, t->path);
     if (!t->is_glob && t->files == NULL) {

@@ -57,7 +57,8 @@ tail_file *tail_file_new(ct_tail *t, const char *path)
     else if (val != NULL && ct_tail_cursor_parse(val, &f->resume, &err) != CT_OK)
         ct_log(CT_LOG_WARN, "tail", "cursor '%s': %s (reading from the start)", f->cursor, err.msg);
     else if (val != NULL)
-        f->has_resume = f->had_cursor = 1;
+        f->has_resume = f->had_cursor = f->has_saved = 1;
+    f->saved = f->resume;
     free(val);
     return f;
 }
@@ -70,7 +71,11 @@ static void file_problem(ct_tail *t, tail_file *f, int code, const char *what)
     f->problem = code;
     if (code == ENOENT)
         ct_log(CT_LOG_INFO, "tail", "'%s' does not exist (yet): waiting for it", f->path);
-    else if (code == -1)
+    else if (code == TAIL_SHARED)
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s' is the file '%s' is read at (same device and inode): read once, there",
+               f->path, what);
+    else if (code == TAIL_NOT_REGULAR)
         ct_log(t->is_glob ? CT_LOG_DEBUG : CT_LOG_ERROR, "tail",
                "'%s' is %s, not a regular file: not read (waiting for a file there)", f->path,
                what);
@@ -87,10 +92,39 @@ static void file_save(ct_tail *t, tail_file *f)
     ct_error err = {0};
 
     if (ct_serve_append_cursor(t->sv, NULL, 0, f->cursor, ct_tail_cursor_format(&pos, val), NULL,
-                               &err) != CT_OK)
+                               &err) != CT_OK) {
         ct_log(CT_LOG_ERROR, "tail", "cannot save cursor '%s': %s", f->cursor, err.msg);
-    else
-        f->had_cursor = 1;
+        return;
+    }
+    f->had_cursor = f->has_saved = 1;
+    f->saved = pos;
+}
+
+/* Where to start reading a file (fd, identity id, size bytes) that we
+ * would read from off: further, when the cursor of another tail of the
+ * same file, or an import of it, says its lines are stored further. */
+static uint64_t start_at(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *id, uint64_t size,
+                         uint64_t off)
+{
+    const char *who = NULL;
+    uint64_t o = tail_group_stored(t, f, fd, id, size, &who);
+
+    if (o > off) {
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s': the lines up to offset %llu are stored already, by the tail of '%s' (the "
+               "same file): starting there",
+               f->path, (unsigned long long)o, who);
+        off = o;
+    }
+    o = tail_imported_upto(t, f, fd, size);
+    if (o > off) {
+        ct_log(CT_LOG_INFO, "tail",
+               "'%s': the lines up to offset %llu are stored already, by 'ctrail import': "
+               "starting there",
+               f->path, (unsigned long long)o);
+        off = o;
+    }
+    return off;
 }
 
 static void file_start(tail_file *f, int fd, const ct_tail_ident *id, uint64_t off)
@@ -117,15 +151,15 @@ static void file_resume(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *c
 
     f->has_resume = 0;
     if (r->id.dev == 0 && r->id.ino == 0) { /* the file before was done */
-        file_start(f, fd, cur, 0);
+        file_start(f, fd, cur, start_at(t, f, fd, cur, (uint64_t)st->st_size, 0));
         file_save(t, f);
         return;
     }
     if (cur->dev == r->id.dev && cur->ino == r->id.ino && ct_tail_head_matches(fd, &r->id)) {
         if ((uint64_t)st->st_size >= r->off) {
-            file_start(f, fd, &r->id, r->off);
             ct_log(CT_LOG_INFO, "tail", "'%s': resuming at offset %llu", f->path,
                    (unsigned long long)r->off);
+            file_start(f, fd, &r->id, start_at(t, f, fd, &r->id, (uint64_t)st->st_size, r->off));
             return;
         }
         t->st.truncations++;
@@ -160,7 +194,7 @@ static void file_resume(ct_tail *t, tail_file *f, int fd, const ct_tail_ident *c
                "missing (possible gap); reading '%s' from the start",
                f->path, f->cursor, (unsigned long long)r->off, f->path);
     }
-    file_start(f, fd, cur, 0);
+    file_start(f, fd, cur, start_at(t, f, fd, cur, (uint64_t)st->st_size, 0));
     file_save(t, f);
 }
 
@@ -168,6 +202,7 @@ static void file_open(ct_tail *t, tail_file *f)
 {
     struct stat st;
     ct_tail_ident cur;
+    const tail_file *other;
     ct_error err = {0};
     int fd = open(f->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
@@ -181,7 +216,14 @@ static void file_open(ct_tail *t, tail_file *f)
         return;
     }
     if (!S_ISREG(st.st_mode)) {
-        file_problem(t, f, -1, S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+        file_problem(t, f, TAIL_NOT_REGULAR,
+                     S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+        close(fd);
+        return;
+    }
+    other = tail_group_reader(t, f, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (other != NULL) { /* a second --tail of it, a symlink, a glob matching it too */
+        file_problem(t, f, TAIL_SHARED, other->path);
         close(fd);
         return;
     }
@@ -191,13 +233,14 @@ static void file_open(ct_tail *t, tail_file *f)
         return;
     }
     if (f->problem != 0)
-        ct_log(CT_LOG_INFO, "tail", "'%s' is readable now", f->path);
+        ct_log(CT_LOG_INFO, "tail", "'%s' is %s now", f->path,
+               f->problem == TAIL_SHARED ? "read here" : "readable");
     f->problem = 0;
     if (f->has_resume) {
         file_resume(t, f, fd, &cur, &st);
         return;
     }
-    file_start(f, fd, &cur, 0);
+    file_start(f, fd, &cur, start_at(t, f, fd, &cur, (uint64_t)st.st_size, 0));
     if (f->had_cursor)
         file_save(t, f);
 }
@@ -250,7 +293,8 @@ static ct_status file_commit(ct_tail *t, tail_file *f, ct_tail_out *out)
     for (size_t i = 0; i < n; i++)
         cut += (lines[i].flags & CT_TAIL_CUT) != 0;
     ct_tail_split_consume(&f->sp);
-    f->had_cursor = 1;
+    f->had_cursor = f->has_saved = 1;
+    f->saved = pos;
     t->st.lines += n;
     t->st.bytes += next - from;
     t->st.records += res.accepted;

@@ -11,6 +11,10 @@
 
 struct event;
 
+/* tail_file.problem besides an errno */
+#define TAIL_NOT_REGULAR (-1) /* a directory, a device, ... */
+#define TAIL_SHARED      (-2) /* another tail (or name) reads this very file */
+
 typedef struct tail_file {
     char *path;      /* owned: where it is followed */
     char *cursor;    /* owned: "<prefix>:<path>" */
@@ -24,8 +28,10 @@ typedef struct tail_file {
     int has_resume; /* resume (from the store) not used yet */
     ct_tail_pos resume;
     int had_cursor; /* a cursor exists for the path */
+    int has_saved;  /* saved is what our cursor says now */
+    ct_tail_pos saved;
     int64_t last_data_ns;
-    int problem; /* errno (or -1: not a regular file) last logged */
+    int problem; /* errno, TAIL_NOT_REGULAR or TAIL_SHARED last logged */
     uint64_t rejects_logged;
     int seen; /* in the last glob expansion */
     struct tail_file *next;
@@ -46,6 +52,10 @@ struct ct_tail {
     unsigned ticks;
     tail_file *files;
     struct event *timer;
+    ct_ready *ready; /* the serve's: our line in /readyz */
+    /* every tail of the serve, in a list whose head is a serve slot: a
+     * file is read by one of them only */
+    struct ct_tail **group, *gnext;
     char *chunk; /* owned: read buffer */
     ct_tail_stats st;
     ct_series *m_lines, *m_bytes, *m_records, *m_rejected, *m_cut, *m_rot, *m_trunc, *m_gaps,
@@ -61,5 +71,20 @@ void tail_file_free(tail_file *f);
 int tail_file_poll(ct_tail *t, tail_file *f, ct_tail_out *out);
 /* Release the records of out, keeping its array. */
 void tail_out_clear(ct_tail_out *out);
+
+/* The file (of any tail of the serve with t's cursor prefix, self aside)
+ * that has device dev, inode ino open; NULL when none. */
+const tail_file *tail_group_reader(const ct_tail *t, const tail_file *self, uint64_t dev,
+                                   uint64_t ino);
+/* How far the cursors of the other files (tails with t's prefix, self
+ * aside) say the file open at fd, identity id, size bytes, is stored: the
+ * furthest offset of a cursor with its device, inode and head, within its
+ * size; 0 when none.  *who: that cursor's path. */
+uint64_t tail_group_stored(const ct_tail *t, const tail_file *self, int fd, const ct_tail_ident *id,
+                           uint64_t size, const char **who);
+/* How far `ctrail import` read the file f follows, open at fd (size bytes):
+ * the bytes its import:path cursor for the file's real path names, when
+ * they are still the file's first bytes; 0 when none (tail_import.c). */
+uint64_t tail_imported_upto(ct_tail *t, const tail_file *f, int fd, uint64_t size);
 
 #endif

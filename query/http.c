@@ -5,11 +5,11 @@
  * to the routes registered with ct_http_route(), and logs and counts every
  * request.  The routes live in http_api.c (/v1 queries), http_stream.c
  * (record streams), http_import.c (POST /v1/import), http_k8s.c (POST
- * /v1/k8s/audit, the audit webhook) and http_web.c (the page); /healthz
- * and /metrics are here.
+ * /v1/k8s/audit, the audit webhook) and http_web.c (the page); /healthz,
+ * /readyz and /metrics are here.
  *
- * Access control: with --tokens FILE, every route but /healthz and the web
- * page wants "Authorization: Bearer TOKEN" whose role allows it (auth.h);
+ * Access control: with --tokens FILE, every route but /healthz, /readyz and
+ * the web page wants "Authorization: Bearer TOKEN" whose role allows it (auth.h);
  * 401 without a known token, 403 with one whose role does not reach.
  * Without a token file, only loopback clients are served (403 for others)
  * and they may do everything; a warning says so at start.
@@ -217,6 +217,46 @@ static void get_healthz(struct evhttp_request *req, const char *rest, void *ctx)
         return;
     }
     ct_http_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
+}
+
+typedef struct ready_ctx {
+    json_t *list;
+    int names; /* the caller may see names and details */
+} ready_ctx;
+
+static void ready_item(void *ctx, const ct_ready_info *in)
+{
+    ready_ctx *rc = ctx;
+    char t[CT_TIME_BUF];
+    json_t *o = json_pack("{s:s, s:b, s:s}", "kind", in->kind, "ready", in->ready, "since",
+                          ct_time_format(in->since_ns, t));
+
+    if (o != NULL && rc->names) {
+        (void)json_object_set_new(o, "name", json_string(in->name));
+        if (in->detail[0] != '\0')
+            (void)json_object_set_new(o, "detail", json_string(in->detail));
+    }
+    (void)json_array_append_new(rc->list, o);
+}
+
+/* Every component's readiness; 503 until all of them (and the store) are
+ * ready.  Anyone may ask, as for /healthz; with --tokens, names (addresses,
+ * paths) and details are only shown to a caller with a token. */
+static void get_readyz(struct evhttp_request *req, const char *rest, void *ctx)
+{
+    ct_http *h = ctx;
+    ready_ctx rc = {json_array(), h->auth == NULL || strcmp(h->cur.caller, "-") != 0};
+    char why[256];
+    int all, unwritable = ct_http_store_unwritable(h, why, sizeof(why));
+    json_t *o;
+
+    (void)rest;
+    all = ct_serve_ready_each(h->sv, ready_item, &rc) && !unwritable;
+    o = json_pack("{s:b, s:o*}", "ready", all, "components", rc.list);
+    if (o != NULL && unwritable)
+        (void)json_object_set_new(o, "store_unwritable", json_string(rc.names ? why : "yes"));
+    ct_http_json(req, all ? 200 : 503, o);
+    json_decref(o);
 }
 
 static void get_metrics(struct evhttp_request *req, const char *rest, void *ctx)
@@ -461,6 +501,8 @@ static ct_status http_routes(ct_http *h, ct_error *err)
     ct_status rc = ct_http_route_role(h, "/healthz", CT_ROLE_NONE, get_healthz, h, err);
 
     if (rc == CT_OK)
+        rc = ct_http_route_role(h, "/readyz", CT_ROLE_NONE, get_readyz, h, err);
+    if (rc == CT_OK)
         rc = ct_http_route_role(h, "/metrics", CT_ROLE_READ, get_metrics, h, err);
     if (rc == CT_OK)
         rc = ct_http_api_start(h, err);
@@ -533,10 +575,11 @@ ct_status ct_http_start(ct_serve *sv, ct_error *err)
     else
         ct_log(CT_LOG_INFO, "http", "%zu tokens from '%s'", ct_auth_count(h->auth),
                o->tokens_file);
+    ct_ready_set(ct_serve_ready_add(sv, "http", h->url), 1, "listening");
     /* the one line a user (and a test) looks for */
-    printf("ctrail: listening on %s/ (web page %s/, API %s/v1/, health %s/healthz, metrics "
-           "%s/metrics)\n",
-           h->url, h->url, h->url, h->url, h->url);
+    printf("ctrail: listening on %s/ (web page %s/, API %s/v1/, health %s/healthz, readiness "
+           "%s/readyz, metrics %s/metrics)\n",
+           h->url, h->url, h->url, h->url, h->url, h->url);
     fflush(stdout);
     return CT_OK;
 }

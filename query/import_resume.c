@@ -11,7 +11,8 @@
  * where bytes/lines cover the input up to its last complete line.  The same
  * content again is skipped whole; a file that grew since (a log being
  * appended to) is skipped up to where the earlier import stopped, provided
- * those bytes are unchanged.
+ * those bytes are unchanged.  The lines a `serve --tail` of the same file
+ * stored are skipped too (ct_tail_stored_upto, collector/tail_import.c).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "ctrail/tail.h"
 #include "import_resume.h"
 
 static void hash_hex(const char *buf, size_t len, char out[2 * 32 + 1])
@@ -77,6 +79,16 @@ uint64_t ct_import_resume(ct_store *s, const char *path, const char *buf, size_t
                 resume = old_lines;
         }
         free(val);
+    }
+    if (path != NULL) {
+        uint64_t off = ct_tail_stored_upto(s, path, buf, len), tailed = 0;
+
+        for (uint64_t i = 0; i < off; i++)
+            tailed += buf[i] == '\n';
+        if (off > 0 && buf[off - 1] != '\n')
+            tailed++; /* a last line the tail stored without its LF, in part */
+        if (tailed > resume)
+            resume = tailed;
     }
     return resume;
 }

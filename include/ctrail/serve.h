@@ -60,6 +60,17 @@ ct_store *ct_serve_reader(ct_serve *sv);         /* read-only handle, loop threa
 ct_metrics *ct_serve_metrics(ct_serve *sv);
 const ct_serve_opts *ct_serve_options(ct_serve *sv);
 
+/* When ct_serve_run started (ns since the epoch): the Docker collector's
+ * since= while the store has no cursor for its engine. */
+int64_t ct_serve_started_ns(ct_serve *sv);
+
+/* A pointer the components of one kind share, found by name (a static
+ * string): the file tails keep the list of the tails there, to follow each
+ * file once.  *slot is NULL until they set it; the slot lives as long as
+ * the serve, what it points to is theirs.  NULL when every slot is taken
+ * (there are 8).  Loop thread only. */
+void **ct_serve_slot(ct_serve *sv, const char *name);
+
 /* Called at shutdown, newest first, on the loop thread, before the store
  * closes.  ctx is borrowed until then. */
 ct_status ct_serve_on_stop(ct_serve *sv, void (*stop)(void *ctx), void *ctx, ct_error *err);
@@ -74,6 +85,35 @@ ct_status ct_serve_append(ct_serve *sv, ct_record *recs, size_t n, ct_append_res
  * (ct_store_append_cursor); n may be 0. */
 ct_status ct_serve_append_cursor(ct_serve *sv, ct_record *recs, size_t n, const char *cursor_name,
                                  const char *cursor_value, ct_append_result *res, ct_error *err);
+
+/* --- readiness (GET /readyz) ---
+ *
+ * Every component says whether it does its job yet, and since when:
+ * the Docker collector once the event stream is up, a syslog socket once
+ * it is bound, a file tail after its first poll, the HTTP listener once it
+ * listens.  Loop thread only, like the components themselves. */
+typedef struct ct_ready ct_ready;
+
+/* A new entry, not ready ("starting") since now.  kind: static ("docker",
+ * "syslog", "tail", "k8s_audit_log", "http"); name: which one (an address,
+ * a path; copied).  The serve owns the entry and frees it after the last
+ * stop hook ran.  NULL when memory runs out (ct_ready_set accepts NULL). */
+ct_ready *ct_serve_ready_add(ct_serve *sv, const char *kind, const char *name);
+
+/* Ready or not, and a word on it (copied, cut to 200 bytes; NULL: none).
+ * The entry's "since" moves only when ready changes. */
+void ct_ready_set(ct_ready *r, int ready, const char *detail);
+
+typedef struct ct_ready_info {
+    const char *kind, *name; /* borrowed for the call */
+    const char *detail;      /* borrowed for the call; "" when none */
+    int ready;
+    int64_t since_ns; /* when it became ready, or stopped being */
+} ct_ready_info;
+
+/* fn for every entry, oldest first.  1 when all of them are ready (also
+ * when there is none), else 0. */
+int ct_serve_ready_each(ct_serve *sv, void (*fn)(void *ctx, const ct_ready_info *info), void *ctx);
 
 /* Start functions of the components (each in its own file). */
 ct_status ct_http_start(ct_serve *sv, ct_error *err); /* query/http.c */

@@ -17,8 +17,10 @@
  *
  * Frames are found one at a time at the start of each message: "LEN SP <"
  * (RFC 6587 octet counting, LEN of 1 to 10 digits, no leading 0) counts LEN
- * bytes; anything else runs to the next LF (non-transparent framing), so a
- * sender may use either and even switch.  A trailing CR (and for octet
+ * bytes; anything else runs to the next LF or NUL (non-transparent framing;
+ * glibc's syslog(3) ends its messages with a NUL on a stream socket), so a
+ * sender may use either and even switch.  A NUL inside a counted frame is
+ * data.  A trailing CR (and for octet
  * counting a trailing LF, then CR, which rsyslog counts) is not part of the
  * message; LF, CR and NUL bytes between frames are skipped, and so is a
  * message that is empty once they are taken off.  Memory is bounded by

@@ -80,6 +80,7 @@ typedef struct ct_tail_opts {
     const char *path;          /* borrowed: a path or a glob(7) pattern */
     const char *cursor_prefix; /* borrowed: "tail", "k8s_audit", ... */
     const char *name;          /* borrowed or NULL (path): the metrics label */
+    const char *ready_kind;    /* static or NULL ("tail"): its kind in GET /readyz */
     ct_tail_parse_fn parse;
     void *parse_ctx;           /* borrowed until the serve stops */
     unsigned poll_ms;          /* default 250 */
@@ -95,13 +96,24 @@ void ct_tail_opts_init(ct_tail_opts *o);
 /* Start following o->path on the serve loop.  The tail stops and frees
  * itself when the serve stops (ct_serve_on_stop); *ret_tail (may be NULL)
  * is borrowed until then.  Fails only for bad options or no memory: a path
- * that does not exist yet is waited for. */
+ * that does not exist yet is waited for.  It is ready (GET /readyz) after
+ * its first poll, unless a file it matched cannot be read (not a regular
+ * file, no permission): a path that does not exist yet is ready, it will
+ * be read from its start. */
 ct_status ct_tail_start(ct_serve *sv, const ct_tail_opts *o, ct_tail **ret_tail, ct_error *err);
 
 typedef struct ct_tail_stats {
     uint64_t lines, bytes, records, rejected, cut, rotations, truncations, gaps, files;
 } ct_tail_stats;
 void ct_tail_stats_get(const ct_tail *t, ct_tail_stats *st);
+
+/* How far file tails stored the file at path, whose content from its start
+ * is data[0..len): the offset in the cursor "tail:NAME" for NAME the path
+ * as given, its absolute name or its real name (symlinks resolved), when
+ * that cursor names this file (device, inode, and the head it hashed);
+ * the furthest of them, 0 when none.  `ctrail import` skips what is
+ * before it (collector/tail_import.c). */
+uint64_t ct_tail_stored_upto(ct_store *store, const char *path, const char *data, size_t len);
 
 /* `--tail PATH_OR_GLOB`: host log files (collector/tail_host.c).  Each file's
  * kind is decided by its path, then its first line: a Docker json-file log

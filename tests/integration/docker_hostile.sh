@@ -5,7 +5,8 @@
 # real engine will not: a line that is not JSON, JSON that is no event, a 10 MiB event,
 # a 17 MiB line, a connection cut in the middle of a line, and a never-ending line.
 # `ctrail serve` must log each, skip what is bad, keep every good event (the 10 MiB one
-# included) exactly once, reconnect with since= after each cut, record the 404s of its
+# included) exactly once, ask since= the serve start on its first connection and
+# since= its cursor after each cut, record the 404s of its
 # inspects as *.gone_before_inspect, and neither crash nor grow without bound.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
@@ -41,6 +42,7 @@ python3 "$HERE/../tools/fake_engine.py" "$SOCK" >"$TMP/fake.out" 2>"$TMP/fake.er
 FAKE_PID=$!
 wait_until 10 grep -q ready "$TMP/fake.out" || fail "the fake engine did not start: $(cat "$TMP/fake.err")"
 
+t0=$(date +%s)
 serve_start "$DATA" "unix://$SOCK"
 stored() { "$CTRAIL" --data "$DATA" events --source docker -o json | jq -r '.container' | sort; }
 # all 8 good events: 1-5 on the first connection, 6-7 on the second, 8 on the third
@@ -70,10 +72,15 @@ for msg in "invalid json" "not a json object\|has no Action" "line over" "stream
 done
 echo "ok 2 - bad lines, over-long lines and cut connections logged and counted"
 
-# after the first connection, the collector resumed from its cursor
-[ "$(grep -c '/events?since=' "$SOCK.requests")" -ge 2 ] ||
-    fail "reconnects did not resume with since=: $(grep events "$SOCK.requests")"
-echo "ok 3 - reconnected with since="
+# the first connection (a new store: no cursor) asked since the serve start, less
+# a second; the reconnects resumed from the cursor, the time of the last event stored
+grep '/events' "$SOCK.requests" >"$TMP/events.req"
+first=$(sed -n '1s|.*/events?since=\([0-9]*\)\..*|\1|p' "$TMP/events.req")
+[ -n "$first" ] && [ "$first" -ge $((t0 - 2)) ] && [ "$first" -le $((t0 + 5)) ] ||
+    fail "the first /events did not ask since the serve start ($t0): $(head -n 1 "$TMP/events.req")"
+[ "$(grep -c '/events?since=' "$TMP/events.req")" -ge 3 ] ||
+    fail "reconnects did not resume with since=: $(cat "$TMP/events.req")"
+echo "ok 3 - since= the serve start on the first connection, the cursor on reconnects"
 
 gone_seen() { "$CTRAIL" --data "$DATA" events --kind container.gone_before_inspect -o json | any_of '.raw.status == 404 and .raw.trigger == "create"'; }
 wait_until 10 gone_seen || fail "no container.gone_before_inspect record for the 404s"

@@ -32,7 +32,8 @@
 #
 # Polling and `ctrail serve` (no Docker, HTTP on 127.0.0.1 port 0):
 #   wait_until SECONDS CMD...   run CMD every $POLL s (0.1) until it succeeds;
-#                      1 when SECONDS pass first
+#                      1 when SECONDS (whole seconds of the clock, however long
+#                      CMD takes) pass first
 #   serve_start NAME DATA [ARGS...]  start `ctrail --data DATA serve` with ARGS in
 #                      the background, --listen SERVE_LISTEN (127.0.0.1:0), stdout
 #                      in $TMP/NAME.out, stderr added to SLOG ($TMP/NAME.log: a
@@ -111,10 +112,12 @@ ct_cleanup() {
 }
 
 wait_until() { # SECONDS CMD...
-    local end=$((SECONDS + $1))
+    local now=${EPOCHREALTIME/[.,]/} end
+    end=$((10#$now + $1 * 1000000))
     shift
     until "$@"; do
-        [ $SECONDS -ge $end ] && return 1
+        now=${EPOCHREALTIME/[.,]/}
+        [ $((10#$now)) -ge "$end" ] && return 1
         sleep "${POLL:-0.1}"
     done
 }

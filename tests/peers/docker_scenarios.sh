@@ -17,6 +17,12 @@
 #     exactly once.  A running container is inspected again every --inspect-interval (1 s).
 #  5. a new data directory while the engine holds a created and a running container:
 #     reconciliation records both as container.discovered, with an inspect each.
+#  6. the first seconds of serve, on new data directories: (a) the engine socket is not
+#     there for serve at first (an engine slow to come up): a container run, exec'd and
+#     removed meanwhile has all its events once the socket appears (since= the serve
+#     start); /readyz says 503 with the docker collector not ready, then 200; (b) a
+#     container run, exec'd and removed right after serve was started, without waiting
+#     for anything: its create and destroy are stored.
 set -u
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -243,4 +249,44 @@ serve_stop
 "$DOCKER" rm -f s5 s5run >/dev/null 2>&1
 "$CTRAIL" --data "$DATA" verify >/dev/null || fail "verify failed (second store)"
 echo "ok 5 - a new store discovers the containers the engine already holds"
+
+# ---- 6. what the engine does before the event stream is up ----
+readyz() { curl -s --max-time 5 -o "$TMP/readyz.json" -w '%{http_code}' "$SERVE_URL/readyz"; }
+docker_ready() { jq -r '.components[] | select(.kind == "docker") | .ready' "$TMP/readyz.json"; }
+DATA="$TMP/data3"
+LATE="$TMP/late.sock"
+SERVE_NO_WAIT=1 serve_start "$DATA" "unix://$LATE"
+run -d --name s6a "$IMAGE" sleep 60 >/dev/null || fail "s6a: run failed"
+"$DOCKER" exec s6a sh -c id >/dev/null || fail "s6a: exec failed"
+"$DOCKER" rm -f s6a >/dev/null || fail "s6a: rm failed"
+[ "$(readyz)" = 503 ] || fail "readyz while the engine socket is missing: $(cat "$TMP/readyz.json")"
+[ "$(docker_ready)" = false ] || fail "readyz: docker ready without a socket: $(cat "$TMP/readyz.json")"
+ln -s "$SOCK" "$LATE"
+wait_until 30 serve_connected || fail "s6a: no connection once the engine socket is there"
+wait_until 20 has_kind s6a container.destroy ||
+    fail "s6a: what the engine did before the stream was up is lost: $(kinds_of s6a | tr '\n' ' ')"
+expect_once s6a container.create container.start container.die container.destroy
+if [ "$ENGINE" = podman ]; then
+    expect_once s6a container.exec_start
+else
+    expect_once s6a container.exec_create container.exec_start container.exec_die
+fi
+all_ready() { [ "$(readyz)" = 200 ]; }
+wait_until 10 all_ready || fail "readyz once connected: $(cat "$TMP/readyz.json")"
+[ "$(docker_ready)" = true ] || fail "readyz: docker not ready when connected: $(cat "$TMP/readyz.json")"
+jq -e --arg u "unix://$LATE" '.ready == true and any(.components[]; .kind == "docker" and .name == $u and (.since | test("^20[0-9-]{8}T")))' \
+    "$TMP/readyz.json" >/dev/null || fail "readyz body: $(cat "$TMP/readyz.json")"
+serve_stop
+rm -f "$LATE"
+echo "ok 6a - an engine socket that comes late: the events from the serve start on are stored"
+DATA="$TMP/data4"
+SERVE_NO_WAIT=1 serve_start "$DATA" "$ENGINE_URL"
+run -d --name s6b "$IMAGE" sleep 60 >/dev/null || fail "s6b: run failed"
+"$DOCKER" exec s6b sh -c id >/dev/null || fail "s6b: exec failed"
+"$DOCKER" rm -f s6b >/dev/null || fail "s6b: rm failed"
+wait_until 20 has_kind s6b container.destroy || fail "s6b: no destroy event"
+expect_once s6b container.create container.start container.destroy
+no_duplicates
+serve_stop
+echo "ok 6b - a container run right after serve started: its create and destroy are stored"
 echo "PASS: docker collector on $ENGINE"

@@ -7,7 +7,9 @@
 #   serve_stop                             SIGTERM it and wait (fails when it crashed)
 #   serve_alive                            0 while it runs
 #   metric NAME_WITH_LABELS                a value from GET /metrics (0 when absent)
-#   wait_until SECONDS CMD...              poll CMD every 0.1 s; 1 on timeout
+#   wait_until SECONDS CMD...              run CMD (quiet) every 0.1 s until it succeeds; 1 once
+#                                          SECONDS (whole seconds, of the clock: a slow CMD
+#                                          does not stretch it) have passed
 #   events_of REF                          `ctrail timeline REF -o json`, one object a line
 #   any_of COND                            0 when a JSON value on stdin satisfies the jq COND
 #                                          (jq 1.6's -e looks only at the last input)
@@ -24,13 +26,14 @@ fail() {
 skip() { echo "SKIP: $*"; exit 77; }
 
 wait_until() {
-    local t=$1 i
+    local now=${EPOCHREALTIME/[.,]/} end
+    end=$((10#$now + $1 * 1000000))
     shift
-    for ((i = 0; i < t * 10; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
+    until "$@" >/dev/null 2>&1; do
+        now=${EPOCHREALTIME/[.,]/}
+        [ $((10#$now)) -ge "$end" ] && return 1
         sleep 0.1
     done
-    return 1
 }
 
 SERVE_PID=""

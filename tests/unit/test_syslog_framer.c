@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_syslog_framer.c - syslog messages out of a TCP byte stream
  * (collector/syslog_frame.c): octet counting and LF framing, mixed, split
- * at every byte boundary, CR and NUL handling, cut and partial messages.
+ * at every byte boundary, CR and NUL handling (a NUL ends a line, as glibc's
+ * syslog(3) sends them, but is data in a counted frame), cut and partial
+ * messages.
  * The streams are what logger(1) and rsyslog's omfwd send (see
  * tests/integration/syslog_recv.sh for the real senders).
  */
@@ -175,22 +177,69 @@ Test(syslog_framer, mixed_framings)
 
 Test(syslog_framer, cr_and_nul)
 {
-    /* CRLF line ends, blank lines and NULs between frames, a NUL and a CR
-     * inside a message (kept), a counted frame ending in CRLF */
+    /* CRLF line ends, blank lines and NULs between frames, a CR inside a
+     * line and a NUL inside a counted frame (kept), a NUL inside a line
+     * (ends it), a counted frame ending in CRLF */
     static const char m0[] = "<13>crlf line";
     static const char m1[] = "<13>in\0side";
     static const char m2[] = "<13>cr\rinside";
     static const char m3[] = "<13>counted crlf";
-    static const char stream[] = "<13>crlf line\r\n\r\n\0\0<13>in\0side\r\n<13>cr\rinside\n"
-                                 "\r\n18 <13>counted crlf\r\n";
+    static const char m4[] = "<13>a line cut";
+    static const char m5[] = "by a NUL";
+    static const char stream[] = "<13>crlf line\r\n\r\n\0\0" "11 <13>in\0side<13>cr\rinside\n"
+                                 "\r\n18 <13>counted crlf\r\n<13>a line cut\0by a NUL\n";
     got want = {0};
 
     on_msg(&want, m0, sizeof(m0) - 1, 0, sizeof(m0) - 1);
     on_msg(&want, m1, sizeof(m1) - 1, 0, sizeof(m1) - 1);
     on_msg(&want, m2, sizeof(m2) - 1, 0, sizeof(m2) - 1);
     on_msg(&want, m3, sizeof(m3) - 1, 0, sizeof(m3) - 1);
+    on_msg(&want, m4, sizeof(m4) - 1, 0, sizeof(m4) - 1);
+    on_msg(&want, m5, sizeof(m5) - 1, 0, sizeof(m5) - 1);
     expect_split_invariant(1024, stream, sizeof(stream) - 1, &want);
     got_free(&want);
+}
+
+Test(syslog_framer, nul_terminated_as_glibc_sends)
+{
+    /* glibc's syslog(3) on a stream /dev/log: "<PRI>TIMESTAMP TAG[PID]: MSG\0"
+     * back to back, no LF; a NUL-terminated line over max_msg is cut like
+     * a LF-terminated one; a CR before the NUL goes too; mixed with counted
+     * frames and LF lines */
+    static const char m0[] = "<13>Nov 25 06:24:27 app[12]: first";
+    static const char m1[] = "<14>Nov 25 06:24:28 app[12]: second";
+    static const char m2[] = "<13>counted";
+    static const char m3[] = "<13>a lf line";
+    static const char m4[] = "<15>Nov 25 06:24:29 app[12]: crnul";
+    static const char stream[] = "<13>Nov 25 06:24:27 app[12]: first\0"
+                                 "<14>Nov 25 06:24:28 app[12]: second\0"
+                                 "11 <13>counted<13>a lf line\n"
+                                 "<15>Nov 25 06:24:29 app[12]: crnul\r\0";
+    got want = {0}, g = {0};
+    char big[200];
+
+    on_msg(&want, m0, sizeof(m0) - 1, 0, sizeof(m0) - 1);
+    on_msg(&want, m1, sizeof(m1) - 1, 0, sizeof(m1) - 1);
+    on_msg(&want, m2, sizeof(m2) - 1, 0, sizeof(m2) - 1);
+    on_msg(&want, m3, sizeof(m3) - 1, 0, sizeof(m3) - 1);
+    on_msg(&want, m4, sizeof(m4) - 1, 0, sizeof(m4) - 1);
+    expect_split_invariant(1024, stream, sizeof(stream) - 1, &want);
+    got_free(&want);
+
+    memset(big, 'x', sizeof(big));
+    memcpy(big, "<13>", 4);
+    big[100] = '\0'; /* a 100-byte message, then "<13>xx..." of 99 */
+    memcpy(big + 101, "<13>", 4);
+    big[sizeof(big) - 1] = '\0';
+    feed_cuts(64, big, sizeof(big), NULL, 0, 1, &g);
+    cr_assert_eq(g.n, 2);
+    cr_assert_eq(g.m[0].len, 64);
+    cr_assert_eq(g.m[0].flags, CT_FRAME_CUT);
+    cr_assert_eq(g.m[0].full, 100);
+    cr_assert_eq(g.m[1].len, 64);
+    cr_assert_eq(g.m[1].full, 98);
+    cr_assert(memcmp(g.m[1].s, "<13>xxx", 7) == 0);
+    got_free(&g);
 }
 
 Test(syslog_framer, long_messages_are_cut)
