@@ -198,6 +198,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
     ct_store_opts_init(&so);
     so.dedup_key = ct_ingest_dedup_key;
     so.record_keys = ct_ingest_record_keys;
+    so.bulk = 1; /* records are durable when their block is; cursors commit with it */
     if (ct_store_open(cli->data_dir, &so, &ic->store, &err) != CT_OK) {
         ct_cli_error("%s", err.msg);
         ct_import_inputs_free(&inputs);

@@ -106,14 +106,14 @@ ct_status ct_index_open(const char *path, int read_only, sqlite3 **ret_db, ct_er
     }
     (void)sqlite3_busy_timeout(db, 10000);
     if (read_only)
-        rc = ct_index_exec(db, "PRAGMA query_only = ON; PRAGMA cache_size = -16384", err);
+        rc = ct_index_exec(db, "PRAGMA query_only = ON; PRAGMA cache_size = -8192", err);
     else
         rc = ct_index_exec(db,
                            /* takes effect on a new file only: lets close give
                             * back the pages sealed journal rows left free */
                            "PRAGMA auto_vacuum = INCREMENTAL;"
                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;"
+                           "PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -8192;"
                            "PRAGMA temp_store = MEMORY",
                            err);
     if (rc == CT_OK && !read_only)
