@@ -318,12 +318,14 @@ ct_status ct_block_dir_decode(const ct_block_hdr *h, const char *raw, size_t len
     }
     n_kf = 0;
     for (uint32_t k = 0; k < d->n_keys; k++) {
-        uint32_t c, x, fr = 0;
+        uint32_t c = 0, x = 0, fr = 0;
 
-        (void)get_u32(p, len, &off, &c);
+        if (get_u32(p, len, &off, &c) != 0)
+            return dir_corrupt(d, err, "key frame list out of bounds");
         d->key_first[k] = (uint32_t)n_kf;
         for (uint32_t j = 0; j < c; j++) {
-            (void)get_u32(p, len, &off, &x);
+            if (get_u32(p, len, &off, &x) != 0)
+                return dir_corrupt(d, err, "key frame list out of bounds");
             if ((j > 0 && x == 0) || (uint64_t)fr + x >= n)
                 return dir_corrupt(d, err, "key frame list names no frame");
             fr += x;
