@@ -40,7 +40,8 @@
  * records have none: two identical log lines are two events.  Re-reading
  * an input is handled one level up: the caller's on_input hook recognises
  * an input (or its prefix) imported before and names the last line read
- * then; keyless records up to that line are skipped.
+ * then, or how many keyless records of it are stored (an import that was
+ * killed); keyless records up to that line, and that many, are skipped.
  *
  * A rejected item is reported with the 1-based line number where it starts
  * (frame number for octet-counted input).  stats are added to, so one
@@ -103,7 +104,7 @@ typedef struct ingest {
     int depth;       /* array nesting being walked */
     int broken;      /* the JSON walk met bytes it cannot get past */
     int sink_failed; /* a sink error is on its way out: do not reject */
-    uint64_t resume_line; /* keyless records up to here were imported before */
+    ct_ingest_resume resume; /* what an earlier import of this input stored */
 } ingest;
 
 /* Kinds of JSON object, by their keys. */
@@ -159,7 +160,8 @@ static ct_status emit(ingest *in, ct_record *rec, uint64_t where, ct_error *err)
 {
     ct_status rc;
 
-    if (rec->dedup == NULL && where <= in->resume_line) {
+    if (rec->dedup == NULL && (++in->stats->keyless <= in->resume.keyless ||
+                               where <= in->resume.line)) {
         ct_record_release(rec);
         in->stats->skipped++;
         return CT_OK;
@@ -733,8 +735,9 @@ ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *op
     in.ingest_ns = opts->ingest_ns != 0 ? opts->ingest_ns : ct_time_now_ns();
     in.ref_ns = opts->ref_ns != 0 ? opts->ref_ns : in.ingest_ns;
     in.line_no = 1;
+    in.stats->keyless = 0;
     if (opts->on_input != NULL)
-        opts->on_input(opts->on_input_ctx, buf != NULL ? buf : "", len, &in.resume_line);
+        opts->on_input(opts->on_input_ctx, buf != NULL ? buf : "", len, &in.resume);
 
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         off = 3;

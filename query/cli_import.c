@@ -57,22 +57,32 @@ typedef struct import_ctx {
     int store_failed; /* an append failed: no further input is read */
     const char *path; /* NULL for standard input */
     ct_import_mark mark;
+    const ct_ingest_stats *st; /* borrowed: the input being read */
+    uint64_t keyless_skipped;  /* keyless records an earlier import stored */
 } import_ctx;
 
-static void import_on_input(void *ctx, const char *buf, size_t len, uint64_t *resume_line)
+static void import_on_input(void *ctx, const char *buf, size_t len, ct_ingest_resume *resume)
 {
     import_ctx *ic = ctx;
 
-    *resume_line = ct_import_resume(ic->store, ic->path, buf, len, &ic->mark);
+    ct_import_resume(ic->store, ic->path, buf, len, &ic->mark, resume);
+    ic->keyless_skipped = resume->keyless;
 }
 
+/* Store the batch; its cursor says how many keyless records of the input
+ * are stored with it, so a killed import run again repeats none. */
 static ct_status import_flush(import_ctx *ic, ct_error *err)
 {
     ct_append_result res = {0};
     ct_status rc = CT_OK;
+    const char *name, *value;
 
-    if (ic->n > 0)
+    if (ic->n > 0 && ic->st->keyless > ic->keyless_skipped) {
+        ct_import_progress_cursor(&ic->mark, ic->st->keyless, &name, &value);
+        rc = ct_store_append_cursor(ic->store, ic->batch, ic->n, name, value, &res, err);
+    } else if (ic->n > 0) {
         rc = ct_store_append(ic->store, ic->batch, ic->n, &res, err);
+    }
     for (size_t i = 0; i < ic->n; i++)
         ct_record_release(&ic->batch[i]);
     ic->n = 0;
@@ -230,6 +240,8 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
         io.on_input_ctx = ic;
         ic->path = strcmp(path, "-") == 0 ? NULL : path;
         ic->file = ic->path != NULL ? ic->path : "<stdin>";
+        ic->st = &st;
+        ic->keyless_skipped = 0;
         rc = ct_ingest_file(path, &io, import_progress, ic, &st, &err);
         if (rc == CT_OK)
             rc = import_flush(ic, &err);

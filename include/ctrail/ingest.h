@@ -18,7 +18,6 @@
 #include "ctrail/error.h"
 #include "ctrail/record.h"
 #include "ctrail/store.h"
-#include "ctrail/store.h"
 
 /* What the caller says the input is; AUTO detects it per document/line. */
 typedef enum ct_format {
@@ -39,6 +38,14 @@ typedef ct_status (*ct_sink_fn)(void *ctx, ct_record *rec, ct_error *err);
 /* where: 1-based line number (or document number for pretty JSON). */
 typedef void (*ct_reject_fn)(void *ctx, uint64_t where, const char *reason);
 
+/* What an earlier import of an input stored, to be skipped: records without
+ * a dedup key that start on lines 1..line, and the first `keyless` such
+ * records of the input (in input order) whatever their line. */
+typedef struct ct_ingest_resume {
+    uint64_t line;
+    uint64_t keyless;
+} ct_ingest_resume;
+
 typedef struct ct_ingest_opts {
     ct_format format;    /* CT_FMT_AUTO to detect */
     int64_t ingest_ns;   /* stamped on every record; 0 = now */
@@ -49,9 +56,9 @@ typedef struct ct_ingest_opts {
     ct_reject_fn reject; /* may be NULL */
     void *reject_ctx;    /* borrowed */
     /* May be NULL.  Called once with the whole (decompressed) input before it
-     * is parsed; it may set *resume_line to say that lines 1..*resume_line
-     * were imported before (see ct_ingest_stats.skipped). */
-    void (*on_input)(void *ctx, const char *buf, size_t len, uint64_t *resume_line);
+     * is parsed; it may fill *resume (zeroed) to say what of the input was
+     * imported before (see ct_ingest_stats.skipped). */
+    void (*on_input)(void *ctx, const char *buf, size_t len, ct_ingest_resume *resume);
     void *on_input_ctx; /* borrowed */
 } ct_ingest_opts;
 
@@ -64,6 +71,11 @@ typedef struct ct_ingest_stats {
      * cannot tell them from new ones (keyed records go to the sink, which
      * drops them as duplicates) */
     uint64_t skipped;
+    /* records without a dedup key met so far in the input being read (reset
+     * at its start, unlike the others), skipped ones included; when the sink
+     * is called it counts the record being handed over, so a sink can save
+     * it with the records it made durable (ct_ingest_resume.keyless) */
+    uint64_t keyless;
 } ct_ingest_stats;
 
 /* Parse a whole, already decompressed input held in memory.  Detects JSON
