@@ -3,8 +3,8 @@
  *
  * ct_ingest_buffer() decides what the bytes are, cuts them into items and
  * hands each item to its parser (docker.c, inspect.c, k8s_audit.c,
- * container_log.c, syslog.c, auditd.c); ct_ingest_file() reads and
- * decompresses a file first.  Detection (format AUTO), after a UTF-8 BOM:
+ * container_log.c, syslog.c, auditd.c); ct_ingest_file() (ingest_read.c)
+ * reads and decompresses a file and feeds it in parts (ingest_run.h).  Detection (format AUTO), after a UTF-8 BOM:
  *
  *   first byte '{' or '['        JSON
  *     first non-empty line is one complete value (or is damaged, and the
@@ -49,27 +49,18 @@
  */
 #include "ctrail/ingest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "codec.h"
+#include "ingest_run.h"
 #include "ctrail/time.h"
 #include "json_span.h"
 #include "parse_util.h"
 
-#define NS_PER_SEC     1000000000LL
 #define MAX_JSON_DEPTH 8          /* arrays in arrays in ... before we give up */
-#define READ_CHUNK     (1u << 20) /* bytes per read() */
-#define INFLATE_STEP   (1u << 20) /* output room per decompression call */
-#define PROGRESS_STEP  (4u << 20) /* progress() about every 4 MiB read */
 
 static const char *const format_names[] = {
     [CT_FMT_AUTO] = "auto",
@@ -92,16 +83,28 @@ int ct_format_from_name(const char *name)
     return -1;
 }
 
+typedef enum run_mode {
+    RUN_DETECT = 0, /* the whole input at once: detect, then read */
+    RUN_JSON_LINES, /* streamed: each part is whole JSON lines */
+    RUN_LINES,      /* streamed: each part is whole text lines */
+} run_mode;
+
 typedef struct ingest {
     const ct_ingest_opts *opts; /* borrowed */
     ct_ingest_stats *stats;     /* borrowed */
-    const char *buf;            /* borrowed: the whole input */
+    const char *buf;            /* borrowed: the input, or the part of it being read */
     size_t len;
+    uint64_t base_off;  /* input offset of buf[0] (streamed input) */
+    uint64_t base_line; /* line number of buf[0] */
+    size_t item_off;    /* where in buf the item being read starts */
+    size_t open_off;    /* where in buf a last line without its LF starts (else len) */
     int64_t ingest_ns; /* stamped on every record */
     int64_t ref_ns;    /* year-less and clock-less stamps */
     size_t line_off;   /* line-number cache: line_no is the line of line_off */
     uint64_t line_no;
     int depth;       /* array nesting being walked */
+    int json;        /* the input is JSON */
+    run_mode mode;   /* how ingest_feed reads its bytes */
     int broken;      /* the JSON walk met bytes it cannot get past */
     int sink_failed; /* a sink error is on its way out: do not reject */
     ct_ingest_resume resume; /* what an earlier import of this input stored */
@@ -133,7 +136,7 @@ static uint64_t line_at(ingest *in, size_t off)
 {
     if (off < in->line_off) {
         in->line_off = 0;
-        in->line_no = 1;
+        in->line_no = in->base_line;
     }
     while (in->line_off < off) {
         const char *nl = memchr(in->buf + in->line_off, '\n', off - in->line_off);
@@ -156,16 +159,18 @@ static void reject(ingest *in, uint64_t where, const char *reason)
 }
 
 /* Stamp rec and hand it to the sink; rec is released whatever happens. */
-static ct_status emit(ingest *in, ct_record *rec, uint64_t where, ct_error *err)
+static ct_status emit(ingest *in, ct_record *rec, ct_error *err)
 {
     ct_status rc;
 
     if (rec->dedup == NULL && (++in->stats->keyless <= in->resume.keyless ||
-                               where <= in->resume.line)) {
+                               in->base_off + in->item_off < in->resume.offset)) {
         ct_record_release(rec);
         in->stats->skipped++;
         return CT_OK;
     }
+    if (rec->dedup == NULL && in->item_off >= in->open_off)
+        in->stats->keyless_open++;
     rec->ingest_ns = in->ingest_ns;
     if (rec->host == NULL && in->opts->host != NULL &&
         (rec->host = ct_strdup(in->opts->host)) == NULL) {
@@ -188,7 +193,7 @@ static ct_status settle(ingest *in, ct_status prc, ct_record *rec, const ct_erro
                         uint64_t where, ct_error *err)
 {
     if (prc == CT_OK)
-        return emit(in, rec, where, err);
+        return emit(in, rec, err);
     if (prc == CT_ERR_PARSE) {
         reject(in, where, perr->msg);
         return CT_OK;
@@ -425,6 +430,7 @@ static ct_status ingest_json_lines(ingest *in, size_t off, ct_error *err)
         if (end > off && in->buf[end - 1] == '\r')
             end--;
         s = skip_ws_bom(in->buf, end, off);
+        in->item_off = off;
         if (s < end) {
             json_t *v = NULL;
             ct_error jerr = {0};
@@ -459,6 +465,7 @@ static ct_status ingest_json_docs(ingest *in, size_t off, ct_error *err)
         off = skip_ws_bom(in->buf, in->len, off);
         if (off >= in->len)
             return CT_OK;
+        in->item_off = off;
         if (in->buf[off] == '[') {
             /* element by element: a damaged array keeps its good head */
             rc = walk(in, off, in->len, NULL, &e, err);
@@ -503,7 +510,7 @@ static int whole_json_line(const ingest *in, size_t off)
  * copytruncate rotation) is no document either: when the next line is one
  * whole value and the first value does not parse across lines, read lines,
  * so that only the damaged line is rejected and the good ones are kept. */
-static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
+static int json_lines(ingest *in, size_t off)
 {
     size_t first = json_span_skip_ws(in->buf, in->len, off);
     const char *nl = memchr(in->buf + first, '\n', in->len - first);
@@ -522,7 +529,12 @@ static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
                 json_span_value(in->buf, in->len, first, &v, &s, &e, NULL) != CT_OK;
         json_decref(v);
     }
-    return lines ? ingest_json_lines(in, off, err) : ingest_json_docs(in, off, err);
+    return lines;
+}
+
+static ct_status ingest_json(ingest *in, size_t off, ct_error *err)
+{
+    return json_lines(in, off) ? ingest_json_lines(in, off, err) : ingest_json_docs(in, off, err);
 }
 
 /* ---- lines and frames ---- */
@@ -658,6 +670,7 @@ static ct_status ingest_frames(ingest *in, size_t off, ct_error *err)
             reject(in, n, reason);
             return CT_OK;
         }
+        in->item_off = off;
         off = i + count;
         mlen = count;
         if (mlen > 0 && buf[i + mlen - 1] == '\n')
@@ -671,14 +684,11 @@ static ct_status ingest_frames(ingest *in, size_t off, ct_error *err)
     }
 }
 
-static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
+static ct_status ingest_lines_only(ingest *in, size_t off, ct_error *err)
 {
     const char *buf = in->buf;
-    uint64_t lineno;
+    uint64_t lineno = line_at(in, off);
 
-    if (in->opts->format != CT_FMT_TEXT && octet_counted(buf + off, in->len - off))
-        return ingest_frames(in, off, err);
-    lineno = line_at(in, off);
     while (off < in->len) {
         const char *nl = memchr(buf + off, '\n', in->len - off);
         size_t end = nl != NULL ? (size_t)(nl - buf) : in->len;
@@ -695,6 +705,7 @@ static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
             continue;
         }
         kind = line_kind(in->opts->format, buf + off, end - off);
+        in->item_off = off;
         /* TAB-led lines continue a syslog message (see the file comment) */
         while (kind == L_SYSLOG && next < in->len && buf[next] == '\t') {
             nl = memchr(buf + next, '\n', in->len - next);
@@ -713,258 +724,140 @@ static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
     return CT_OK;
 }
 
-ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
-                           ct_ingest_stats *stats, ct_error *err)
+static ct_status ingest_lines(ingest *in, size_t off, ct_error *err)
 {
-    ct_ingest_stats local = {0};
-    ingest in = {0};
-    size_t off = 0, first;
-    ct_status rc;
-    int json;
+    if (in->opts->format != CT_FMT_TEXT && octet_counted(in->buf + off, in->len - off))
+        return ingest_frames(in, off, err);
+    return ingest_lines_only(in, off, err);
+}
 
+/* ---- driving a parse: whole or streamed (ingest_run.h) ---- */
+
+ct_status ingest_begin(const ct_ingest_opts *opts, ct_ingest_stats *stats, const char *head,
+                       size_t head_len, int head_is_all, ingest **ret, int *ret_stream,
+                       ct_error *err)
+{
+    ingest *in;
+    size_t off = 0, first;
+
+    *ret = NULL;
+    *ret_stream = 0;
     if (opts == NULL || opts->sink == NULL)
         return ct_error_set(err, CT_ERR_INVALID, 0, "ingest needs a sink");
-    if (buf == NULL && len > 0)
+    if (head == NULL && head_len > 0)
         return ct_error_set(err, CT_ERR_INVALID, 0, "ingest buffer is NULL");
     if ((unsigned)opts->format > CT_FMT_TEXT)
         return ct_error_set(err, CT_ERR_INVALID, 0, "unknown input format %d", (int)opts->format);
-    in.opts = opts;
-    in.stats = stats != NULL ? stats : &local;
-    in.buf = buf;
-    in.len = len;
-    in.ingest_ns = opts->ingest_ns != 0 ? opts->ingest_ns : ct_time_now_ns();
-    in.ref_ns = opts->ref_ns != 0 ? opts->ref_ns : in.ingest_ns;
-    in.line_no = 1;
-    in.stats->keyless = 0;
+    if ((in = calloc(1, sizeof(*in))) == NULL)
+        return pu_oom(err);
+    in->opts = opts;
+    in->stats = stats;
+    in->ingest_ns = opts->ingest_ns != 0 ? opts->ingest_ns : ct_time_now_ns();
+    in->ref_ns = opts->ref_ns != 0 ? opts->ref_ns : in->ingest_ns;
+    in->base_line = 1;
+    in->stats->keyless = 0;
+    in->stats->keyless_open = 0;
+    in->stats->open_bytes = 0;
+    if (head == NULL)
+        head = "";
     if (opts->on_input != NULL)
-        opts->on_input(opts->on_input_ctx, buf != NULL ? buf : "", len, &in.resume);
+        opts->on_input(opts->on_input_ctx, head, head_len, &in->resume);
+    *ret = in;
 
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+    /* what the input is, from its head: JSON lines and plain lines can be
+     * read part by part; documents and octet-counted frames are read whole */
+    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0)
         off = 3;
-    first = json_span_skip_ws(buf, len, off);
-    if (first >= len) {
-        in.stats->bytes += len;
+    first = json_span_skip_ws(head, head_len, off);
+    if (head_is_all || first >= head_len)
         return CT_OK;
-    }
+    in->buf = head;
+    in->len = head_len;
+    in->line_no = 1;
     switch (opts->format) {
     case CT_FMT_DOCKER:
     case CT_FMT_INSPECT:
     case CT_FMT_K8S_AUDIT:
-        json = 1;
+        in->json = 1;
         break;
     case CT_FMT_AUTO:
-        json = buf[first] == '{' || buf[first] == '[';
+        in->json = head[first] == '{' || head[first] == '[';
         break;
     default:
-        json = 0;
+        in->json = 0;
         break;
     }
-    rc = json ? ingest_json(&in, off, err) : ingest_lines(&in, off, err);
-    in.stats->bytes += len;
-    return rc;
-}
-
-/* ---- files ---- */
-
-typedef struct reader {
-    int fd;
-    const char *path;
-    uint64_t done, total, next_report;
-    ct_progress_fn progress;
-    void *progress_ctx;
-} reader;
-
-/* Fill buf with up to cap bytes (fewer only at the end of input). */
-static ct_status read_chunk(reader *r, char *buf, size_t cap, size_t *ret_n, ct_error *err)
-{
-    size_t n = 0;
-
-    while (n < cap) {
-        ssize_t k = read(r->fd, buf + n, cap - n);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return ct_error_set(err, CT_ERR_IO, errno, "cannot read '%s'", r->path);
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    r->done += n;
-    if (r->progress != NULL && r->done >= r->next_report) {
-        r->progress(r->progress_ctx, r->done, r->total);
-        r->next_report = r->done + PROGRESS_STEP;
-    }
-    *ret_n = n;
+    *ret_stream = in->json ? json_lines(in, off)
+                           : !(opts->format != CT_FMT_TEXT && octet_counted(head + off, head_len - off));
+    in->mode = *ret_stream ? (in->json ? RUN_JSON_LINES : RUN_LINES) : RUN_DETECT;
     return CT_OK;
 }
 
-/* Inflate in[0..n) into out; *ended says a gzip member was completed (a new
- * one may follow: concatenated members are one stream, as gzip -d says). */
-static ct_status gunzip_chunk(z_stream *zs, int *ended, const char *in, size_t n, ct_bytes *out,
-                              const char *path, ct_error *err)
+ct_status ingest_feed(ingest *in, const char *buf, size_t len, ct_error *err)
 {
-    zs->next_in = (Bytef *)(uintptr_t)in;
-    zs->avail_in = (uInt)n;
-    for (;;) {
-        int zr;
+    size_t off = 0, first;
+    ct_status rc = CT_OK;
 
-        if (*ended) {
-            if (zs->avail_in == 0)
-                return CT_OK;
-            if (inflateReset(zs) != Z_OK)
-                return ct_error_set(err, CT_ERR_PARSE, 0, "cannot restart gzip stream of '%s'",
-                                    path);
-            *ended = 0;
-        }
-        if (ct_bytes_reserve(out, INFLATE_STEP) != 0)
-            return pu_oom(err);
-        zs->next_out = (Bytef *)out->data + out->len;
-        zs->avail_out = INFLATE_STEP;
-        zr = inflate(zs, Z_NO_FLUSH);
-        out->len += INFLATE_STEP - zs->avail_out;
-        if (zr == Z_STREAM_END) {
-            *ended = 1;
-            continue;
-        }
-        if (zr == Z_BUF_ERROR || (zr == Z_OK && zs->avail_in == 0 && zs->avail_out != 0))
-            return CT_OK; /* wants more input */
-        if (zr != Z_OK)
-            return ct_error_set(err, CT_ERR_PARSE, 0, "corrupt gzip data in '%s': %s", path,
-                                zs->msg != NULL ? zs->msg : "inflate failed");
+    if (buf == NULL)
+        buf = "";
+    in->buf = buf;
+    in->len = len;
+    in->line_off = 0;
+    in->line_no = in->base_line;
+    in->open_off = len;
+    if (len > 0 && buf[len - 1] != '\n') {
+        size_t i = len;
+
+        while (i > 0 && buf[i - 1] != '\n')
+            i--;
+        in->open_off = i;
+        in->stats->open_bytes = len - in->open_off;
     }
-}
-
-static ct_status unzstd_chunk(ZSTD_DCtx *dctx, size_t *last, const char *in, size_t n,
-                              ct_bytes *out, const char *path, ct_error *err)
-{
-    ZSTD_inBuffer ib = {in, n, 0};
-
-    for (;;) {
-        ZSTD_outBuffer ob;
-        size_t zr;
-
-        if (ct_bytes_reserve(out, INFLATE_STEP) != 0)
-            return pu_oom(err);
-        ob.dst = out->data + out->len;
-        ob.size = INFLATE_STEP;
-        ob.pos = 0;
-        zr = ZSTD_decompressStream(dctx, &ob, &ib);
-        if (ZSTD_isError(zr))
-            return ct_error_set(err, CT_ERR_PARSE, 0, "corrupt zstd data in '%s': %s", path,
-                                ZSTD_getErrorName(zr));
-        out->len += ob.pos;
-        *last = zr;
-        if (ib.pos == ib.size && ob.pos < ob.size)
-            return CT_OK;
-    }
-}
-
-typedef enum zkind { Z_PLAIN, Z_GZIP, Z_ZSTD } zkind;
-
-/* Read the whole input into out, decompressing by magic bytes. */
-static ct_status read_all(reader *r, ct_bytes *out, ct_error *err)
-{
-    char *chunk = malloc(READ_CHUNK);
-    z_stream zs;
-    ZSTD_DCtx *dctx = NULL;
-    int z_inited = 0, ended = 0;
-    size_t n = 0, zlast = 0;
-    zkind kind = Z_PLAIN;
-    ct_status rc;
-
-    memset(&zs, 0, sizeof(zs));
-    if (chunk == NULL)
-        return pu_oom(err);
-    rc = read_chunk(r, chunk, READ_CHUNK, &n, err);
-    if (rc != CT_OK)
-        goto out;
-    if (n >= 2 && (unsigned char)chunk[0] == 0x1f && (unsigned char)chunk[1] == 0x8b) {
-        kind = Z_GZIP;
-        if (inflateInit2(&zs, 15 + 16) != Z_OK) {
-            rc = pu_oom(err);
-            goto out;
-        }
-        z_inited = 1;
-    } else if (n >= 4 && memcmp(chunk, "\x28\xB5\x2F\xFD", 4) == 0) {
-        kind = Z_ZSTD;
-        dctx = ZSTD_createDCtx();
-        if (dctx == NULL) {
-            rc = pu_oom(err);
-            goto out;
-        }
-    }
-    while (n > 0) {
-        if (kind == Z_GZIP)
-            rc = gunzip_chunk(&zs, &ended, chunk, n, out, r->path, err);
-        else if (kind == Z_ZSTD)
-            rc = unzstd_chunk(dctx, &zlast, chunk, n, out, r->path, err);
-        else
-            rc = ct_bytes_put(out, chunk, n) == 0 ? CT_OK : pu_oom(err);
-        if (rc != CT_OK)
-            goto out;
-        if (n < READ_CHUNK)
+    if (in->base_off == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        off = 3;
+    if (in->mode == RUN_JSON_LINES) {
+        rc = ingest_json_lines(in, off, err);
+    } else if (in->mode == RUN_LINES) {
+        rc = ingest_lines_only(in, off, err);
+    } else if ((first = json_span_skip_ws(buf, len, off)) < len) {
+        switch (in->opts->format) {
+        case CT_FMT_DOCKER:
+        case CT_FMT_INSPECT:
+        case CT_FMT_K8S_AUDIT:
+            in->json = 1;
             break;
-        rc = read_chunk(r, chunk, READ_CHUNK, &n, err);
-        if (rc != CT_OK)
-            goto out;
+        case CT_FMT_AUTO:
+            in->json = buf[first] == '{' || buf[first] == '[';
+            break;
+        default:
+            in->json = 0;
+            break;
+        }
+        rc = in->json ? ingest_json(in, off, err) : ingest_lines(in, off, err);
     }
-    if ((kind == Z_GZIP && !ended) || (kind == Z_ZSTD && zlast != 0))
-        rc = ct_error_set(err, CT_ERR_PARSE, 0, "'%s' is truncated (%s stream not finished)",
-                          r->path, kind == Z_GZIP ? "gzip" : "zstd");
-out:
-    if (z_inited)
-        (void)inflateEnd(&zs);
-    ZSTD_freeDCtx(dctx);
-    free(chunk);
+    in->stats->bytes += len;
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        in->base_line++;
+    in->base_off += len;
     return rc;
 }
 
-ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progress_fn progress,
-                         void *progress_ctx, ct_ingest_stats *stats, ct_error *err)
+void ingest_end(ingest *in)
 {
-    reader r = {0};
-    ct_bytes data = {0};
-    ct_ingest_opts o;
-    struct stat st;
-    int is_stdin;
+    free(in);
+}
+
+ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
+                           ct_ingest_stats *stats, ct_error *err)
+{
+    ct_ingest_stats local = {0};
+    ingest *in = NULL;
+    int stream;
     ct_status rc;
 
-    if (path == NULL || opts == NULL)
-        return ct_error_set(err, CT_ERR_INVALID, 0, "ingest needs a path and options");
-    is_stdin = strcmp(path, "-") == 0;
-    r.fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (r.fd < 0)
-        return ct_error_set(err, errno == ENOENT ? CT_ERR_NOTFOUND : CT_ERR_IO, errno,
-                            "cannot open '%s'", path);
-    r.path = is_stdin ? "<stdin>" : path;
-    r.progress = progress;
-    r.progress_ctx = progress_ctx;
-    r.next_report = PROGRESS_STEP;
-    o = *opts;
-    if (fstat(r.fd, &st) != 0) {
-        rc = ct_error_set(err, CT_ERR_IO, errno, "cannot stat '%s'", r.path);
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = ct_error_set(err, CT_ERR_INVALID, 0, "'%s' is a directory", r.path);
-        goto out;
-    }
-    if (S_ISREG(st.st_mode)) {
-        r.total = (uint64_t)st.st_size;
-        /* a year-less syslog line was written before the file's mtime */
-        if (o.ref_ns == 0)
-            o.ref_ns = (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec;
-    }
-    rc = read_all(&r, &data, err);
-    if (rc != CT_OK)
-        goto out;
-    if (progress != NULL)
-        progress(progress_ctx, r.done, r.total);
-    rc = ct_ingest_buffer(data.data != NULL ? data.data : "", data.len, &o, stats, err);
-out:
-    if (!is_stdin)
-        (void)close(r.fd);
-    ct_bytes_release(&data);
+    rc = ingest_begin(opts, stats != NULL ? stats : &local, buf, len, 1, &in, &stream, err);
+    if (rc == CT_OK)
+        rc = ingest_feed(in, buf, len, err);
+    ingest_end(in);
     return rc;
 }

@@ -247,7 +247,7 @@ int ct_cli_import(ct_cli *cli, int argc, char **argv)
             rc = import_flush(ic, &err);
         else
             (void)import_flush(ic, NULL); /* keep what was read before the failure */
-        if (rc == CT_OK && (rc = ct_import_remember(ic->store, &ic->mark, &err)) != CT_OK)
+        if (rc == CT_OK && (rc = ct_import_remember(ic->store, &ic->mark, &st, &err)) != CT_OK)
             ic->store_failed = 1;
         ic->duplicates += st.skipped;
         if (ic->progress)

@@ -13,16 +13,17 @@
 #include "ctrail/store.h"
 
 typedef struct ct_import_mark {
-    char sha_key[16 + 64 + 1];
-    char path_key[16 + PATH_MAX];
-    char path_val[96]; /* "<bytes> <lines> <hash>" of the input's complete lines */
-    char val[128];     /* scratch for ct_import_progress_cursor's value */
+    const char *path;             /* borrowed; NULL for standard input */
+    char whole_key[16 + 64 + 1];  /* import:sha:FP of a regular file, else "" */
+    char head_key[16 + 64 + 1];   /* import:head:HASH: where progress is saved */
+    char path_key[16 + PATH_MAX]; /* import:path:ABS of a plain file, else "" */
+    char val[PATH_MAX + 160];     /* scratch for the cursors' values */
 } ct_import_mark;
 
-/* What of buf (read from path; NULL for standard input) an earlier import
- * already stored: resume->line = UINT64_MAX for all of it.  Fills *mark
- * for ct_import_progress_cursor and ct_import_remember. */
-void ct_import_resume(ct_store *s, const char *path, const char *buf, size_t len,
+/* What of the input at path (NULL: standard input), whose first bytes
+ * (decompressed) are head[0..head_len), an earlier import already stored.  Fills *mark for
+ * ct_import_progress_cursor and ct_import_remember. */
+void ct_import_resume(ct_store *s, const char *path, const char *head, size_t head_len,
                       ct_import_mark *mark, ct_ingest_resume *resume);
 
 /* The cursor that says "the first `keyless` keyless records of this input
@@ -33,7 +34,8 @@ void ct_import_progress_cursor(ct_import_mark *mark, uint64_t keyless, const cha
                                const char **value);
 
 /* Record the input of mark as wholly imported (after its records are
- * durable). */
-ct_status ct_import_remember(ct_store *s, const ct_import_mark *mark, ct_error *err);
+ * durable); st is what reading it counted. */
+ct_status ct_import_remember(ct_store *s, ct_import_mark *mark, const ct_ingest_stats *st,
+                             ct_error *err);
 
 #endif

@@ -39,12 +39,15 @@ typedef ct_status (*ct_sink_fn)(void *ctx, ct_record *rec, ct_error *err);
 typedef void (*ct_reject_fn)(void *ctx, uint64_t where, const char *reason);
 
 /* What an earlier import of an input stored, to be skipped: records without
- * a dedup key that start on lines 1..line, and the first `keyless` such
- * records of the input (in input order) whatever their line. */
+ * a dedup key whose line (or document) starts before byte `offset` of the
+ * (decompressed) input, and the first `keyless` such records of the input
+ * (in input order) wherever they are.  offset UINT64_MAX: all of them. */
 typedef struct ct_ingest_resume {
-    uint64_t line;
+    uint64_t offset;
     uint64_t keyless;
 } ct_ingest_resume;
+
+#define CT_INGEST_HEAD (1u << 20)
 
 typedef struct ct_ingest_opts {
     ct_format format;    /* CT_FMT_AUTO to detect */
@@ -55,9 +58,11 @@ typedef struct ct_ingest_opts {
     void *sink_ctx;      /* borrowed */
     ct_reject_fn reject; /* may be NULL */
     void *reject_ctx;    /* borrowed */
-    /* May be NULL.  Called once with the whole (decompressed) input before it
-     * is parsed; it may fill *resume (zeroed) to say what of the input was
-     * imported before (see ct_ingest_stats.skipped). */
+    /* May be NULL.  Called once before the input is parsed with its first
+     * bytes, decompressed: the whole input for ct_ingest_buffer, at least
+     * CT_INGEST_HEAD bytes (or all, when shorter) for ct_ingest_file.  It may
+     * fill *resume (zeroed) to say what of the input was imported before
+     * (see ct_ingest_stats.skipped). */
     void (*on_input)(void *ctx, const char *buf, size_t len, ct_ingest_resume *resume);
     void *on_input_ctx; /* borrowed */
 } ct_ingest_opts;
@@ -76,7 +81,19 @@ typedef struct ct_ingest_stats {
      * is called it counts the record being handed over, so a sink can save
      * it with the records it made durable (ct_ingest_resume.keyless) */
     uint64_t keyless;
+    /* of them, those on a last line the input does not end with LF (a
+     * line still being written); and that line's length.  Reset like
+     * keyless. */
+    uint64_t keyless_open;
+    uint64_t open_bytes;
 } ct_ingest_stats;
+
+/* A fingerprint of fd's first len bytes (hex BLAKE2b-256 of len and of
+ * samples: all bytes up to 1 MiB, else the first and last 256 KiB and 64
+ * pieces of 4 KiB between), read with pread.  It tells a file's start from
+ * another's at the cost of reading about 1 MiB, whatever its size.
+ * 0, or -1 when the file is shorter than len or cannot be read. */
+int ct_ingest_fingerprint(int fd, uint64_t len, char hex[65]);
 
 /* Parse a whole, already decompressed input held in memory.  Detects JSON
  * lines, pretty-printed/concatenated JSON documents (with or without a UTF-8
@@ -87,8 +104,11 @@ typedef struct ct_ingest_stats {
 ct_status ct_ingest_buffer(const char *buf, size_t len, const ct_ingest_opts *opts,
                            ct_ingest_stats *stats, ct_error *err);
 
-/* Read a file ("-" = stdin), decompressing gzip or zstd by magic, and feed
- * it to ct_ingest_buffer.  progress (may be NULL) is called now and then
+/* Read a file ("-" = stdin), decompressing gzip or zstd by magic, and parse
+ * it as ct_ingest_buffer does.  JSON lines and plain or syslog lines are
+ * read part by part (a few MiB in memory, plus the longest line); JSON
+ * documents (pretty-printed, arrays, EventLists) and octet-counted syslog
+ * are read whole first.  progress (may be NULL) is called now and then
  * with bytes read so far and the total (0 when unknown). */
 typedef void (*ct_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 ct_status ct_ingest_file(const char *path, const ct_ingest_opts *opts, ct_progress_fn progress,

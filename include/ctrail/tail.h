@@ -107,13 +107,14 @@ typedef struct ct_tail_stats {
 } ct_tail_stats;
 void ct_tail_stats_get(const ct_tail *t, ct_tail_stats *st);
 
-/* How far file tails stored the file at path, whose content from its start
- * is data[0..len): the offset in the cursor "tail:NAME" for NAME the path
+/* How far file tails stored the file at path, whose content starts with
+ * head[0..head_len) and is total bytes long: the offset in the cursor "tail:NAME" for NAME the path
  * as given, its absolute name or its real name (symlinks resolved), when
  * that cursor names this file (device, inode, and the head it hashed);
  * the furthest of them, 0 when none.  `ctrail import` skips what is
  * before it (collector/tail_import.c). */
-uint64_t ct_tail_stored_upto(ct_store *store, const char *path, const char *data, size_t len);
+uint64_t ct_tail_stored_upto(ct_store *store, const char *path, const char *head, size_t head_len,
+                             uint64_t total);
 
 /* `--tail PATH_OR_GLOB`: host log files (collector/tail_host.c).  Each file's
  * kind is decided by its path, then its first line: a Docker json-file log
