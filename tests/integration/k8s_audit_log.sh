@@ -55,7 +55,8 @@ writer() {
     while IFS= read -r line; do
         printf '%s\n' "$line" >&3
         i=$((i + 1))
-        echo "$i" >"$TMP/written"
+        echo "$i" >"$TMP/written.new" # renamed into place: never seen empty
+        mv -f "$TMP/written.new" "$TMP/written"
         if [ -e "$TMP/reopen" ]; then
             rm -f "$TMP/reopen"
             exec 3>>"$LOG"
@@ -64,11 +65,7 @@ writer() {
     done <"$TMP/events.jsonl"
     exec 3>&-
 }
-written() { # the writer rewrites the file: it may be seen empty
-    local w
-    w=$(cat "$TMP/written" 2>/dev/null)
-    echo "${w:-0}"
-}
+written() { cat "$TMP/written"; }
 written_at_least() { [ "$(written)" -ge "$1" ]; }
 
 serve_start serve "$DATA" --k8s-audit-log "$LOG"
