@@ -24,20 +24,39 @@ ct_builder *ct_builder_new(uint64_t gen)
     return b;
 }
 
-void ct_builder_free(ct_builder *b)
+static void builder_clear(ct_builder *b)
 {
-    if (b == NULL)
-        return;
-    ct_bytes_release(&b->data);
-    ct_bytes_release(&b->keys);
-    free(b->recs);
     for (size_t i = 0; i < b->n_cursors; i++) {
         free(b->cursors[i].name);
         free(b->cursors[i].value);
     }
     free(b->cursors);
+    b->cursors = NULL;
+    b->n_cursors = 0;
     ct_catsnap_free(b->catalog);
+    b->catalog = NULL;
+}
+
+void ct_builder_free(ct_builder *b)
+{
+    if (b == NULL)
+        return;
+    builder_clear(b);
+    ct_bytes_release(&b->data);
+    ct_bytes_release(&b->keys);
+    free(b->recs);
     free(b);
+}
+
+void ct_builder_reuse(ct_builder *b, uint64_t gen)
+{
+    builder_clear(b);
+    b->data.len = 0;
+    b->keys.len = 0;
+    b->n = 0;
+    b->raw_bytes = 0;
+    b->journaled = 0;
+    b->gen = gen;
 }
 
 ct_status ct_builder_add(ct_builder *b, uint64_t seq, int64_t ts, const char *enc, size_t len,

@@ -875,7 +875,7 @@ static void *sealer_main(void *arg)
         s->seal_job = NULL;
         pthread_cond_broadcast(&s->seal_cv);
         pthread_mutex_unlock(&s->seal_mu);
-        ct_builder_free(b);
+        ct_sealer_recycle(s, b);
         pthread_mutex_lock(&s->seal_mu);
     }
     pthread_mutex_unlock(&s->seal_mu);
@@ -912,6 +912,18 @@ void ct_sealer_stop(ct_store *s)
     s->seal_running = 0;
 }
 
+void ct_sealer_recycle(ct_store *s, ct_builder *b)
+{
+    pthread_mutex_lock(&s->seal_mu);
+    if (s->spare == NULL) {
+        ct_builder_reuse(b, 0);
+        s->spare = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&s->seal_mu);
+    ct_builder_free(b);
+}
+
 ct_status ct_sealer_give(ct_store *s, ct_builder *b, ct_error *err)
 {
     ct_status rc;
@@ -927,7 +939,7 @@ ct_status ct_sealer_give(ct_store *s, ct_builder *b, ct_error *err)
         pthread_mutex_lock(&s->seal_mu);
         s->committed_gen = b->gen;
         pthread_mutex_unlock(&s->seal_mu);
-        ct_builder_free(b);
+        ct_sealer_recycle(s, b);
         return rc;
     }
     pthread_mutex_lock(&s->seal_mu);

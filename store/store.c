@@ -34,7 +34,7 @@
 #include "index.h"
 
 #define STORE_FORMAT 2
-#define CATALOG_CACHE_ROWS 16384
+#define CATALOG_CACHE_ROWS 2048
 
 struct ct_pending {
     ct_record *recs; /* borrowed from the caller */
@@ -313,9 +313,17 @@ static int block_full(const ct_store *s, const ct_builder *b)
 /* Hand the open block to the sealer and start a new one (leader). */
 static ct_status cut_block(ct_store *s, ct_error *err)
 {
-    ct_builder *b = s->open, *next = ct_builder_new(s->next_gen + 1);
+    ct_builder *b = s->open, *next;
     ct_status rc = CT_OK;
 
+    pthread_mutex_lock(&s->seal_mu);
+    next = s->spare;
+    s->spare = NULL;
+    pthread_mutex_unlock(&s->seal_mu);
+    if (next != NULL)
+        ct_builder_reuse(next, s->next_gen + 1);
+    else
+        next = ct_builder_new(s->next_gen + 1);
     if (next == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory");
     if (s->opts.bulk)
@@ -507,6 +515,7 @@ ct_status ct_store_close(ct_store *s, ct_error *err)
     ct_dedup_free(&s->dedup);
     ct_catcache_free(s->cat);
     ct_builder_free(s->open);
+    ct_builder_free(s->spare);
     free(s->sealed_new);
     if (s->db != NULL)
         sqlite3_close(s->db);
