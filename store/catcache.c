@@ -160,11 +160,15 @@ static int row_load(ct_store *s, const char *id, cat_row *r, ct_error *err)
     int step, found = 0;
 
     ct_db_lock(s);
-    if (ct_index_prepare(s->db, "SELECT " CAT_ALL " FROM containers WHERE id = ?", &st, err) !=
-        CT_OK) {
+    /* prepared once per store: a lookup per new container, and preparing
+     * cost more than the lookup */
+    if (s->st_cat_get == NULL &&
+        ct_index_prepare(s->db, "SELECT " CAT_ALL " FROM containers WHERE id = ?",
+                         &s->st_cat_get, err) != CT_OK) {
         ct_db_unlock(s);
         return -1;
     }
+    st = s->st_cat_get;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -194,7 +198,8 @@ static int row_load(ct_store *s, const char *id, cat_row *r, ct_error *err)
         (void)ct_index_err(s->db, err, "cannot read the catalog");
         found = -1;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     ct_db_unlock(s);
     if (found == 1 && !json_is_object(r->details)) {
         json_decref(r->details);

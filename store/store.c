@@ -512,6 +512,7 @@ ct_status ct_store_close(ct_store *s, ct_error *err)
     if (!s->read_only && s->db != NULL && rc == CT_OK)
         (void)ct_index_exec(s->db, "PRAGMA incremental_vacuum", NULL);
     sqlite3_finalize(s->st_journal_ins);
+    sqlite3_finalize(s->st_cat_get);
     ct_dedup_free(&s->dedup);
     ct_catcache_free(s->cat);
     ct_builder_free(s->open);

@@ -137,6 +137,7 @@ struct ct_store {
     ct_dedup dedup;
     ct_catcache *cat;
     sqlite3_stmt *st_journal_ins;
+    sqlite3_stmt *st_cat_get; /* the catalog cache's row lookup (catcache.c), under db_mu */
     unsigned char sign_sk[CT_SIGN_SK_LEN];
     unsigned char sign_pk[CT_SIGN_PK_LEN];
 
