@@ -9,12 +9,12 @@
  * of a libevent callback, so on_done may start or cancel requests: libcurl
  * refuses most calls made from inside its own callbacks.
  */
+#include "curl_lazy.h"
 #include "engine_http.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "ctrail/record.h"
@@ -274,9 +274,13 @@ static void check_done(eh_client *c)
 ct_status eh_client_new(struct event_base *base, const char *host, eh_client **ret, ct_error *err)
 {
     eh_client *c;
+    ct_status rc;
 
     if (host == NULL || host[0] == '\0')
         return ct_error_set(err, CT_ERR_INVALID, 0, "no engine address");
+    rc = ct_curl_load(err);
+    if (rc != CT_OK)
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return ct_error_set(err, CT_ERR_INVALID, 0, "cannot initialise libcurl");
     c = calloc(1, sizeof(*c));
