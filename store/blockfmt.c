@@ -51,6 +51,7 @@ void ct_block_hdr_encode(const ct_block_hdr *h, unsigned char out[CT_BLOCK_HDR])
     memset(out, 0, CT_BLOCK_HDR);
     memcpy(out, blk_magic, 4);
     ct_le_put_u16(out + 4, BLK_VERSION);
+    ct_le_put_u16(out + 6, h->flags);
     ct_le_put_u64(out + 8, h->id);
     ct_le_put_u64(out + 16, h->first_seq);
     ct_le_put_u32(out + 24, h->n_records);
@@ -76,9 +77,10 @@ ct_status ct_block_hdr_decode(const unsigned char in[CT_BLOCK_HDR], ct_block_hdr
     if (ct_le_get_u16(in + 4) != BLK_VERSION)
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "unknown block version %u",
                             ct_le_get_u16(in + 4));
-    if (ct_le_get_u16(in + 6) != 0)
+    if ((ct_le_get_u16(in + 6) & ~CT_BLOCK_F_DICT) != 0)
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "unknown block flags 0x%x",
                             ct_le_get_u16(in + 6));
+    h->flags = ct_le_get_u16(in + 6);
     if (memcmp(in + 168, zeros, 8) != 0)
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "reserved block header bytes are not zero");
     h->id = ct_le_get_u64(in + 8);
@@ -133,8 +135,8 @@ static int64_t delta(int64_t a, int64_t b)
 
 ct_status ct_block_dir_encode(const ct_frame_ent *frames, uint32_t n_frames, const int64_t *ts,
                               const uint32_t *ord, const uint8_t *source, uint32_t n_records,
-                              const ct_dir_key *keys, uint32_t n_keys, ct_bytes *out,
-                              ct_error *err)
+                              const ct_dir_key *keys, uint32_t n_keys, const void *dict,
+                              size_t dict_len, ct_bytes *out, ct_error *err)
 {
     int64_t prev = 0;
     uint32_t prev_hash = 0;
@@ -171,6 +173,8 @@ ct_status ct_block_dir_encode(const ct_frame_ent *frames, uint32_t n_frames, con
             last = keys[k].frames[j];
         }
     }
+    if (!bad && dict_len > 0)
+        bad = ct_bytes_put_varint(out, dict_len) || ct_bytes_put(out, dict, dict_len);
     if (bad)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory building a block directory");
     return CT_OK;
@@ -187,6 +191,7 @@ void ct_block_dir_release(ct_block_dir *d)
     free(d->key_hash);
     free(d->key_first);
     free(d->key_frames);
+    free(d->dict);
     memset(d, 0, sizeof(*d));
 }
 
@@ -333,6 +338,18 @@ ct_status ct_block_dir_decode(const ct_block_hdr *h, const char *raw, size_t len
         }
     }
     d->key_first[d->n_keys] = (uint32_t)n_kf;
+    if (h->flags & CT_BLOCK_F_DICT) {
+        if (ct_get_varint(p, len, &off, &v) != 0 || v == 0 || v > CT_BLOCK_DICT_MAX ||
+            v > len - off)
+            return dir_corrupt(d, err, "dictionary out of bounds");
+        if ((d->dict = malloc((size_t)v)) == NULL) {
+            ct_block_dir_release(d);
+            return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory reading a block directory");
+        }
+        memcpy(d->dict, p + off, (size_t)v);
+        d->dict_len = (size_t)v;
+        off += (size_t)v;
+    }
     if (off != len)
         return dir_corrupt(d, err, "stray bytes at the end");
     return CT_OK;

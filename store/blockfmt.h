@@ -28,10 +28,15 @@
 
 #define CT_BLOCK_HDR 176
 #define CT_HASH_LEN 32
+/* header flags: the directory ends with the zstd dictionary its frames
+ * were compressed with */
+#define CT_BLOCK_F_DICT 0x1u
+#define CT_BLOCK_DICT_MAX (256u << 10) /* larger is refused as corrupt */
 
 typedef struct ct_block_hdr {
     uint64_t id;        /* place in the hash chain, from 1 */
     uint64_t first_seq; /* seq of the block's first record in arrival order */
+    uint16_t flags;     /* CT_BLOCK_F_*; others are refused */
     uint32_t n_records;
     uint32_t n_frames;
     uint32_t dir_len;     /* compressed directory bytes after the header */
@@ -74,6 +79,8 @@ typedef struct ct_block_dir {
     uint32_t *key_hash;   /* sorted; low 32 bits of ct_entity_hash */
     uint32_t *key_first;  /* n_keys + 1 offsets into key_frames */
     uint32_t *key_frames; /* frame indices, ascending per key */
+    char *dict;           /* the frames' zstd dictionary, NULL when none */
+    size_t dict_len;
 } ct_block_dir;
 
 /* What the sealer knows of a key: its hash and the frames holding it. */
@@ -85,11 +92,12 @@ typedef struct ct_dir_key {
 
 /* Encode a directory: frames (off, comp_len, raw_len, n, hash set; first,
  * min/max ignored), per record ts/ord/source in block order, keys sorted
- * by hash.  Appends to out. */
+ * by hash, and the frames' dictionary when dict_len > 0 (the header then
+ * has CT_BLOCK_F_DICT).  Appends to out. */
 ct_status ct_block_dir_encode(const ct_frame_ent *frames, uint32_t n_frames, const int64_t *ts,
                               const uint32_t *ord, const uint8_t *source, uint32_t n_records,
-                              const ct_dir_key *keys, uint32_t n_keys, ct_bytes *out,
-                              ct_error *err);
+                              const ct_dir_key *keys, uint32_t n_keys, const void *dict,
+                              size_t dict_len, ct_bytes *out, ct_error *err);
 /* Decode a directory of a block with header h.  Frame offsets, first
  * records and time ranges are derived; every length is checked against h
  * (the bytes may come from a damaged disk). */

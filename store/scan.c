@@ -320,6 +320,8 @@ static void ids_sort_unique(idset *s)
 {
     size_t w = 0;
 
+    if (s->n == 0) /* s->v may be NULL: qsort's pointer must not be */
+        return;
     qsort(s->v, s->n, sizeof(*s->v), u64_cmp);
     for (size_t i = 0; i < s->n; i++)
         if (w == 0 || s->v[i] != s->v[w - 1])
@@ -461,7 +463,8 @@ static ct_status scan_blocks(ct_store *s, const ct_filter *f, const kplan *p, sc
         free(list);
         return rc;
     }
-    qsort(list, n, sizeof(*list), block_cmp);
+    if (n > 1)
+        qsort(list, n, sizeof(*list), block_cmp);
     *ret = list;
     *ret_n = n;
     return CT_OK;

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#define ZDICT_STATIC_LINKING_ONLY /* the fastCover trainer with fixed parameters */
+#include <zdict.h>
 
 #include "ctrail/log.h"
 #include "ctrail/time.h"
@@ -314,6 +316,61 @@ static ct_status compress_into(ct_store *s, const ct_bytes *in, ct_bytes *out, s
     return CT_OK;
 }
 
+/* ---- the frames' dictionary ---- */
+
+#define DICT_BYTES      (64u << 10) /* dictionary per block */
+#define DICT_SAMPLES    (1u << 20)  /* payload bytes it is trained on */
+#define DICT_SAMPLE_MAX (16u << 10) /* of one record */
+#define DICT_MIN_FRAMES 4           /* a smaller block is compressed without */
+
+/* Train a zstd dictionary on about DICT_SAMPLES bytes of payloads spread
+ * over the block into dict[0..DICT_BYTES): its length, or 0 when the block
+ * is too small or training fails (frames are then compressed without).
+ * Frames of 128 KiB compress alone about a third worse than the same
+ * records in one stream; with a dictionary of what the block's records
+ * share they come close.  fastCover with fixed parameters takes ~20 ms
+ * for a block of 8 MiB (the parameter search would take ten times that). */
+static size_t train_dict(seal_ctx *sc, char *dict)
+{
+    ct_builder *b = sc->b;
+    size_t step, n = 0, used = 0, len = 0;
+    size_t *sizes;
+    char *samples;
+    ZDICT_fastCover_params_t p;
+
+    if (b->raw_bytes < DICT_MIN_FRAMES * sc->s->opts.frame_target_bytes || b->n < 64)
+        return 0;
+    step = b->raw_bytes / DICT_SAMPLES + 1;
+    sizes = malloc((b->n / step + 1) * sizeof(*sizes));
+    samples = malloc(DICT_SAMPLES + DICT_SAMPLE_MAX);
+    if (sizes != NULL && samples != NULL) {
+        for (size_t i = 0; i < b->n && used < DICT_SAMPLES; i += step) {
+            const ct_span *r = &sc->v[sc->order[i]].raw;
+            size_t k = r->len < DICT_SAMPLE_MAX ? r->len : DICT_SAMPLE_MAX;
+
+            if (k < 8)
+                continue;
+            memcpy(samples + used, r->p, k);
+            sizes[n++] = k;
+            used += k;
+        }
+        memset(&p, 0, sizeof(p));
+        p.k = 200;
+        p.d = 8;
+        p.f = 18;
+        p.accel = 4;
+        p.zParams.compressionLevel = sc->s->opts.zstd_level;
+        if (n >= 32) {
+            len = ZDICT_trainFromBuffer_fastCover(dict, DICT_BYTES, samples, sizes, (unsigned)n, p);
+            if (ZDICT_isError(len))
+                len = 0;
+        }
+    }
+    free(sizes);
+    free(samples);
+    return len;
+}
+
 /* Cut the block order into frames, encode, compress and hash each, and
  * collect the keys. */
 static ct_status build_frames(seal_ctx *sc, built *bt, ct_frame_ent **ret, uint32_t *ret_n,
@@ -463,15 +520,23 @@ static ct_status seal_build(seal_ctx *sc, built *bt, ct_error *err)
     uint8_t *src = malloc(b->n);
     unsigned char (*leaves)[CT_HASH_LEN] = malloc(b->n * sizeof(*leaves));
     ct_bytes dir_raw = {0};
-    size_t dlen;
+    char *dict = malloc(DICT_BYTES); /* no dictionary if NULL */
+    size_t dlen, dict_len = 0;
     ct_status rc = CT_OK;
 
     if (ts == NULL || ord == NULL || src == NULL || leaves == NULL)
         rc = ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory sealing a block");
     if (rc == CT_OK)
         rc = seal_order(sc, err);
+    if (rc == CT_OK && dict != NULL && (dict_len = train_dict(sc, dict)) > 0 &&
+        ZSTD_isError(ZSTD_CCtx_loadDictionary(sc->s->cctx, dict, dict_len)))
+        dict_len = 0;
     if (rc == CT_OK)
         rc = build_frames(sc, bt, &fr, &nf, err);
+    if (dict_len > 0) {
+        (void)ZSTD_CCtx_loadDictionary(sc->s->cctx, NULL, 0);
+        bt->h.flags |= CT_BLOCK_F_DICT;
+    }
     if (rc == CT_OK)
         rc = dir_keys(&bt->keys, &dk, &nk, &kbuf, err);
     if (rc != CT_OK)
@@ -496,7 +561,8 @@ static ct_status seal_build(seal_ctx *sc, built *bt, ct_error *err)
         if (br->seq > bt->max_seq)
             bt->max_seq = br->seq;
     }
-    rc = ct_block_dir_encode(fr, nf, ts, ord, src, (uint32_t)b->n, dk, nk, &dir_raw, err);
+    rc = ct_block_dir_encode(fr, nf, ts, ord, src, (uint32_t)b->n, dk, nk, dict, dict_len,
+                             &dir_raw, err);
     if (rc == CT_OK)
         rc = compress_into(sc->s, &dir_raw, &bt->dir, &dlen, err);
     if (rc == CT_OK && (dir_raw.len > UINT32_MAX / 2 || dlen > UINT32_MAX / 2))
@@ -523,6 +589,7 @@ out:
     free(fr);
     free(dk);
     free(kbuf);
+    free(dict);
     ct_bytes_release(&dir_raw);
     return rc;
 }

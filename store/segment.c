@@ -116,14 +116,18 @@ ct_status ct_segment_check_header(int fd, uint64_t seg_id, const unsigned char s
 }
 
 static ct_status decompress_to(ZSTD_DCtx *dctx, const void *src, size_t n, size_t raw_len,
-                               char **ret, const char *what, ct_error *err)
+                               const ct_block_dir *dict, char **ret, const char *what,
+                               ct_error *err)
 {
     char *raw = malloc(raw_len != 0 ? raw_len : 1);
     size_t got;
 
     if (raw == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory decompressing a %s", what);
-    got = ZSTD_decompressDCtx(dctx, raw, raw_len, src, n);
+    if (dict != NULL && dict->dict_len > 0)
+        got = ZSTD_decompress_usingDict(dctx, raw, raw_len, src, n, dict->dict, dict->dict_len);
+    else
+        got = ZSTD_decompressDCtx(dctx, raw, raw_len, src, n);
     if (ZSTD_isError(got) || got != raw_len) {
         free(raw);
         return ct_error_set(err, CT_ERR_CORRUPT, 0, "%s does not decompress: %s", what,
@@ -161,10 +165,13 @@ ct_status ct_block_read_dir(int fd, uint64_t off, uint64_t len, ZSTD_DCtx *dctx,
     if (rc == CT_OK) {
         ct_hash_bytes(buf, h->dir_len, sum);
         if (sodium_memcmp(sum, h->dir_hash, CT_HASH_LEN) != 0)
-            rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "block directory hash mismatch");
+            rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "block directory%s hash mismatch",
+                              (h->flags & CT_BLOCK_F_DICT) ? " (with the frames' dictionary)"
+                                                           : "");
     }
     if (rc == CT_OK)
-        rc = decompress_to(dctx, buf, h->dir_len, h->dir_raw_len, &raw, "block directory", err);
+        rc = decompress_to(dctx, buf, h->dir_len, h->dir_raw_len, NULL, &raw, "block directory",
+                           err);
     free(buf);
     if (rc == CT_OK)
         rc = ct_block_dir_decode(h, raw, h->dir_raw_len, dir, err);
@@ -188,7 +195,7 @@ ct_status ct_frame_read(int fd, uint64_t block_off, const ct_block_dir *dir, uin
             rc = ct_error_set(err, CT_ERR_CORRUPT, 0, "hash mismatch");
     }
     if (rc == CT_OK)
-        rc = decompress_to(dctx, buf, fe->comp_len, fe->raw_len, ret_raw, "frame", err);
+        rc = decompress_to(dctx, buf, fe->comp_len, fe->raw_len, dir, ret_raw, "frame", err);
     if (rc != CT_OK)
         ct_error_prefix(err, "frame %u of %u at block offset %llu", fi, dir->n_frames,
                         (unsigned long long)fe->off);

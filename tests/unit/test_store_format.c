@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_store_format.c - what store format 2 adds: frames found
  * by key equal a full scan, bulk appends with cursors that commit with
- * their block, corrupt frames and directories named by verify, Merkle
+ * their block, corrupt frames and directories (and the frames' zstd
+ * dictionary in a directory) named by verify, blocks with and without a
+ * dictionary in one store, Merkle
  * roots, dedup across sealed blocks, and refusing another format.
  */
 #define _GNU_SOURCE /* memmem */
@@ -415,15 +417,67 @@ Test(fmt, verify_names_the_frame_or_the_directory_at_fault)
     verify_says(CT_VERIFY_RECORDS, NULL);
     first_block(&h, &d, &fr);
     cr_assert_gt(h.n_frames, 3);
+    cr_assert(h.flags & CT_BLOCK_F_DICT, "a block of %u frames has no dictionary", h.n_frames);
     flip(d + h.dir_len / 2);
-    verify_says(0, "directory");
+    verify_says(0, "directory (with the frames' dictionary)");
     flip(d + h.dir_len / 2);
+    /* the directory's last bytes are its dictionary's */
+    flip(d + h.dir_len - 2);
+    verify_says(0, "dictionary");
+    flip(d + h.dir_len - 2);
     flip(fr + 3);
     verify_says(0, "frame 0 of");
     flip(fr + 3);
     flip(fr + (off_t)h.data_len - 1);
     verify_says(0, "frame");
     flip(fr + (off_t)h.data_len - 1);
+    verify_says(CT_VERIFY_RECORDS, NULL);
+}
+
+/* Blocks too small for a dictionary and blocks with one, in one store:
+ * every record reads back byte for byte, in order. */
+Test(fmt, blocks_with_and_without_a_dictionary_read_back_exactly)
+{
+    ct_store *s = open_w(0, 64 << 10, 2 << 10, 0), *r;
+    ct_block_hdr h;
+    seen got = {0};
+    ct_filter f;
+    ct_error err = {0};
+    off_t d, fr;
+
+    append_gen(s, 0, 40, 8, NULL); /* sealed at close: one small block */
+    ct_store_close(s, NULL);
+    first_block(&h, &d, &fr);
+    cr_assert_eq(h.flags & CT_BLOCK_F_DICT, 0, "a block of %u records has a dictionary",
+                 h.n_records);
+    s = open_w(0, 64 << 10, 2 << 10, 0);
+    append_gen(s, 40, 3000, 8, NULL);
+    ct_store_close(s, NULL);
+    r = open_r();
+    got.ordered = 1;
+    ct_filter_init(&f);
+    cr_assert_eq(ct_store_scan(r, &f, keep, &got, &err), CT_OK, "%s", err.msg);
+    cr_assert_eq(got.n, 3040);
+    cr_assert(got.ordered);
+    {
+        size_t n = 0;
+
+        for (unsigned i = 0; i < 3040; i++) {
+            ct_record want;
+
+            gen(&want, i, 8);
+            for (size_t j = 0; j < got.n; j++)
+                if (strlen(got.raw[j]) == want.raw_len &&
+                    memcmp(got.raw[j], want.raw, want.raw_len) == 0) {
+                    n++;
+                    break;
+                }
+            ct_record_release(&want);
+        }
+        cr_assert_eq(n, 3040, "%zu of 3040 records read back exactly", n);
+    }
+    seen_free(&got);
+    ct_store_close(r, NULL);
     verify_says(CT_VERIFY_RECORDS, NULL);
 }
 
