@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <zstd.h>
 
 static const char blk_magic[4] = {'C', 'T', 'B', '2'};
 #define BLK_VERSION 2
@@ -191,6 +192,7 @@ void ct_block_dir_release(ct_block_dir *d)
     free(d->key_hash);
     free(d->key_first);
     free(d->key_frames);
+    ZSTD_freeDDict(d->ddict);
     free(d->dict);
     memset(d, 0, sizeof(*d));
 }
@@ -349,6 +351,9 @@ ct_status ct_block_dir_decode(const ct_block_hdr *h, const char *raw, size_t len
         memcpy(d->dict, p + off, (size_t)v);
         d->dict_len = (size_t)v;
         off += (size_t)v;
+        /* NULL for bytes zstd cannot digest: the frames then fail to
+         * decompress, which is what verify reports */
+        d->ddict = ZSTD_createDDict(d->dict, d->dict_len);
     }
     if (off != len)
         return dir_corrupt(d, err, "stray bytes at the end");

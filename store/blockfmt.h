@@ -81,6 +81,7 @@ typedef struct ct_block_dir {
     uint32_t *key_frames; /* frame indices, ascending per key */
     char *dict;           /* the frames' zstd dictionary, NULL when none */
     size_t dict_len;
+    struct ZSTD_DDict_s *ddict; /* it, digested once for all the frames */
 } ct_block_dir;
 
 /* What the sealer knows of a key: its hash and the frames holding it. */

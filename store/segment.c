@@ -124,7 +124,9 @@ static ct_status decompress_to(ZSTD_DCtx *dctx, const void *src, size_t n, size_
 
     if (raw == NULL)
         return ct_error_set(err, CT_ERR_NOMEM, 0, "out of memory decompressing a %s", what);
-    if (dict != NULL && dict->dict_len > 0)
+    if (dict != NULL && dict->ddict != NULL)
+        got = ZSTD_decompress_usingDDict(dctx, raw, raw_len, src, n, dict->ddict);
+    else if (dict != NULL && dict->dict_len > 0)
         got = ZSTD_decompress_usingDict(dctx, raw, raw_len, src, n, dict->dict, dict->dict_len);
     else
         got = ZSTD_decompressDCtx(dctx, raw, raw_len, src, n);
