@@ -57,10 +57,12 @@
 #include "codec.h"
 #include "ingest_run.h"
 #include "ctrail/time.h"
+#include "json_ahead.h"
 #include "json_span.h"
 #include "parse_util.h"
 
 #define MAX_JSON_DEPTH 8          /* arrays in arrays in ... before we give up */
+#define AHEAD_MIN (256u << 10)    /* JSON lines parsed ahead on a second thread from this many bytes */
 
 static const char *const format_names[] = {
     [CT_FMT_AUTO] = "auto",
@@ -108,6 +110,9 @@ typedef struct ingest {
     int broken;      /* the JSON walk met bytes it cannot get past */
     int sink_failed; /* a sink error is on its way out: do not reject */
     ct_ingest_resume resume; /* what an earlier import of this input stored */
+    json_ahead *ahead;       /* owned: the parse-ahead worker, once a part is big enough */
+    ja_batch *batches;       /* owned: its two batches */
+    int ahead_failed;        /* no worker could be had: parse serially */
 } ingest;
 
 /* Kinds of JSON object, by their keys. */
@@ -417,8 +422,72 @@ static ct_status ingest_aks(ingest *in, const json_t *batch, uint64_t where, ct_
     return CT_OK;
 }
 
+static ct_status ingest_json_lines_serial(ingest *in, size_t off, ct_error *err);
+
+/* A parsed line of a batch, as the serial loop below handles it. */
+static ct_status ahead_line(ingest *in, ja_line *l, uint64_t lineno, ct_error *err)
+{
+    ct_status rc = CT_OK;
+
+    in->item_off = l->off;
+    if (l->s >= l->end)
+        return CT_OK;
+    if (l->v == NULL)
+        reject(in, lineno, l->why);
+    else
+        rc = ingest_value(in, l->v, l->vs, l->ve, err);
+    json_decref(l->v);
+    l->v = NULL;
+    in->broken = 0;
+    return rc;
+}
+
+/* ingest_json_lines with the parse of batch k+1 on the worker while batch
+ * k is handled here (json_ahead.h). */
+static ct_status ingest_json_lines_ahead(ingest *in, size_t off, ct_error *err)
+{
+    ja_batch *b = in->batches;
+    uint64_t lineno = line_at(in, off);
+    ct_status rc = CT_OK;
+    int cur = 0;
+
+    off = ja_split(&b[0], in->buf, in->len, off, skip_ws_bom);
+    ja_submit(in->ahead, &b[0]);
+    for (;;) {
+        ja_batch *now = &b[cur], *next = &b[1 - cur];
+
+        off = ja_split(next, in->buf, in->len, off, skip_ws_bom);
+        ja_wait(in->ahead);
+        if (next->n > 0)
+            ja_submit(in->ahead, next);
+        for (size_t i = 0; i < now->n && rc == CT_OK; i++)
+            rc = ahead_line(in, &now->lines[i], lineno++, err);
+        ja_release(now);
+        if (rc != CT_OK || next->n == 0)
+            break;
+        cur = 1 - cur;
+    }
+    ja_wait(in->ahead);
+    ja_release(&b[0]);
+    ja_release(&b[1]);
+    return rc;
+}
+
 /* One value per line; blank lines are skipped. */
 static ct_status ingest_json_lines(ingest *in, size_t off, ct_error *err)
+{
+    if (in->len - off >= AHEAD_MIN && !in->opts->serial && !in->ahead_failed &&
+        in->ahead == NULL) {
+        in->batches = calloc(2, sizeof(*in->batches));
+        in->ahead = in->batches != NULL ? json_ahead_new() : NULL;
+        in->ahead_failed = in->ahead == NULL;
+    }
+    if (in->ahead != NULL && in->len - off >= AHEAD_MIN)
+        return ingest_json_lines_ahead(in, off, err);
+    return ingest_json_lines_serial(in, off, err);
+}
+
+static ct_status ingest_json_lines_serial(ingest *in, size_t off, ct_error *err)
 {
     uint64_t lineno = line_at(in, off);
 
@@ -844,6 +913,10 @@ ct_status ingest_feed(ingest *in, const char *buf, size_t len, ct_error *err)
 
 void ingest_end(ingest *in)
 {
+    if (in == NULL)
+        return;
+    json_ahead_free(in->ahead);
+    free(in->batches);
     free(in);
 }
 

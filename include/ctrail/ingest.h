@@ -65,6 +65,10 @@ typedef struct ct_ingest_opts {
      * (see ct_ingest_stats.skipped). */
     void (*on_input)(void *ctx, const char *buf, size_t len, ct_ingest_resume *resume);
     void *on_input_ctx; /* borrowed */
+    /* 0: JSON lines of a part of 256 KiB or more are parsed a batch ahead
+     * on a second thread (the sink is still called on the calling thread,
+     * in input order); 1: everything on the calling thread */
+    int serial;
 } ct_ingest_opts;
 
 typedef struct ct_ingest_stats {

@@ -417,3 +417,59 @@ Test(ingest, bad_options)
     cr_expect_eq(ct_format_from_name("inspect"), CT_FMT_INSPECT);
     cr_expect_eq(ct_format_from_name("yaml"), -1);
 }
+
+/* JSON lines of more than 256 KiB are parsed a batch ahead on a second
+ * thread: records, rejects and their lines must be exactly those of the
+ * serial read, whatever lands at a batch boundary. */
+Test(ingest, parse_ahead_equals_the_serial_read)
+{
+    size_t cap = 2u << 20, len = 0;
+    char *buf = malloc(cap);
+    collected a = {0}, s = {0};
+    ct_ingest_opts oa = test_opts(&a, CT_FMT_AUTO, 0), os = test_opts(&s, CT_FMT_AUTO, 0);
+    ct_ingest_stats sa = {0}, ss = {0};
+    ct_error err = {0};
+
+    cr_assert_not_null(buf);
+    for (unsigned i = 0; len + 512 < cap && i < 9000; i++) {
+        int n;
+
+        if (i % 50 == 7)
+            n = snprintf(buf + len, cap - len, "%s", i % 100 == 7 ? "\n" : "   \r\n");
+        else if (i % 97 == 5)
+            n = snprintf(buf + len, cap - len, "{\"status\":\"start\",\"id\":\"c%u\n", i);
+        else if (i % 131 == 3)
+            n = snprintf(buf + len, cap - len,
+                         "{\"status\":\"die\",\"id\":\"c%u\",\"time\":1700000000} trailing\n", i);
+        else
+            n = snprintf(buf + len, cap - len,
+                         "{\"status\":\"%s\",\"id\":\"c%05u\",\"from\":\"img\",\"time\":%u,"
+                         "\"Actor\":{\"Attributes\":{\"pad\":\"%0*u\"}}}%s\n",
+                         i % 3 ? "start" : "die", i % 700, 1700000000u + i, (int)(i % 200),
+                         i, i % 11 == 0 ? "\r" : "");
+        cr_assert(n > 0);
+        len += (size_t)n;
+    }
+    cr_assert_gt(len, 512u << 10, "only %zu bytes", len);
+    os.serial = 1;
+    cr_assert_eq(ct_ingest_buffer(buf, len, &oa, &sa, &err), CT_OK, "%s", err.msg);
+    cr_assert_eq(ct_ingest_buffer(buf, len, &os, &ss, &err), CT_OK, "%s", err.msg);
+    cr_assert_gt(s.n, 8000);
+    cr_assert_gt(s.n_rej, 100);
+    cr_assert_eq(a.n, s.n, "%zu records parsed ahead, %zu serially", a.n, s.n);
+    cr_assert_eq(a.n_rej, s.n_rej, "%zu rejects parsed ahead, %zu serially", a.n_rej, s.n_rej);
+    cr_assert_eq(sa.accepted, ss.accepted);
+    cr_assert_eq(sa.bytes, ss.bytes);
+    for (size_t i = 0; i < s.n; i++) {
+        cr_assert_eq(a.recs[i].raw_len, s.recs[i].raw_len, "record %zu", i);
+        cr_assert(memcmp(a.recs[i].raw, s.recs[i].raw, s.recs[i].raw_len) == 0, "record %zu", i);
+        cr_assert_eq(a.recs[i].ts_ns, s.recs[i].ts_ns, "record %zu", i);
+    }
+    for (size_t i = 0; i < s.n_rej; i++) {
+        cr_assert_eq(a.rej[i].where, s.rej[i].where, "reject %zu", i);
+        cr_assert_str_eq(a.rej[i].reason, s.rej[i].reason, "reject %zu", i);
+    }
+    collected_free(&a);
+    collected_free(&s);
+    free(buf);
+}
