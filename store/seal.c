@@ -318,7 +318,7 @@ static ct_status compress_into(ct_store *s, const ct_bytes *in, ct_bytes *out, s
 
 /* ---- the frames' dictionary ---- */
 
-#define DICT_BYTES      (64u << 10) /* dictionary per block */
+#define DICT_BYTES      (32u << 10) /* dictionary per block */
 #define DICT_SAMPLES    (1u << 20)  /* payload bytes it is trained on */
 #define DICT_SAMPLE_MAX (16u << 10) /* of one record */
 #define DICT_MIN_FRAMES 4           /* a smaller block is compressed without */
