@@ -482,9 +482,15 @@ typedef struct cat_stmts {
 static ct_status stmts_prepare(ct_store *s, cat_stmts *w, ct_error *err)
 {
     ct_status rc = ct_index_prepare(s->db,
-                                    "INSERT OR REPLACE INTO containers (" CAT_ALL ") VALUES"
+                                    /* in place: the row keeps its rowid and page */
+                                    "INSERT INTO containers (" CAT_ALL ") VALUES"
                                     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                                    " ?14, ?15, ?16, ?17, ?18)",
+                                    " ?14, ?15, ?16, ?17, ?18) ON CONFLICT (id) DO UPDATE SET"
+                                    " name = ?2, image = ?3, image_id = ?4, state = ?5,"
+                                    " created_ns = ?6, started_ns = ?7, died_ns = ?8,"
+                                    " destroyed_ns = ?9, exit_code = ?10, privileged = ?11,"
+                                    " pod_ns = ?12, pod_name = ?13, pod_uid = ?14, details = ?15,"
+                                    " first_seen_ns = ?16, last_seen_ns = ?17, obs_ns = ?18",
                                     &w->row, err);
 
     if (rc == CT_OK)
