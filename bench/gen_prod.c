@@ -54,7 +54,7 @@
 
 #include <jansson.h>
 
-#define T_START_S 1795000000LL /* 2026-11-18T07:06:40Z */
+#define T_START_S 1795000000LL /* 2026-11-18T11:06:40Z */
 #define SEC ((int64_t)1000000000)
 #define MS ((int64_t)1000000)
 #define DAY_NS (86400 * SEC)
