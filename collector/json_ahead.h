@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#define JA_BATCH 64 /* lines per batch: two batches' trees are in memory */
+#define JA_BATCH 32 /* lines per batch: two batches' trees are in memory */
 
 /* One line of a batch: set by ja_split, then by the worker. */
 typedef struct ja_line {

@@ -34,7 +34,7 @@
 #include "index.h"
 
 #define STORE_FORMAT 2
-#define CATALOG_CACHE_ROWS 2048
+#define CATALOG_CACHE_ROWS 512
 
 struct ct_pending {
     ct_record *recs; /* borrowed from the caller */
