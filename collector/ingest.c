@@ -436,9 +436,7 @@ static ct_status ahead_line(ingest *in, ja_line *l, uint64_t lineno, ct_error *e
         reject(in, lineno, l->why);
     else
         rc = ingest_value(in, l->v, l->vs, l->ve, err);
-    json_decref(l->v);
-    l->v = NULL;
-    in->broken = 0;
+    in->broken = 0; /* l->v goes with ja_release */
     return rc;
 }
 
@@ -481,6 +479,10 @@ static ct_status ingest_json_lines(ingest *in, size_t off, ct_error *err)
         in->batches = calloc(2, sizeof(*in->batches));
         in->ahead = in->batches != NULL ? json_ahead_new() : NULL;
         in->ahead_failed = in->ahead == NULL;
+        if (in->ahead != NULL) {
+            ja_batch_init(&in->batches[0]);
+            ja_batch_init(&in->batches[1]);
+        }
     }
     if (in->ahead != NULL && in->len - off >= AHEAD_MIN)
         return ingest_json_lines_ahead(in, off, err);
@@ -916,6 +918,10 @@ void ingest_end(ingest *in)
     if (in == NULL)
         return;
     json_ahead_free(in->ahead);
+    if (in->batches != NULL) {
+        ja_batch_done(&in->batches[0]);
+        ja_batch_done(&in->batches[1]);
+    }
     free(in->batches);
     free(in);
 }

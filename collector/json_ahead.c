@@ -21,6 +21,8 @@ struct json_ahead {
 
 void ja_parse(ja_batch *b)
 {
+    json_arena *was = b->arena != NULL ? json_arena_enter(b->arena) : NULL;
+
     for (size_t i = 0; i < b->n; i++) {
         ja_line *l = &b->lines[i];
         ct_error jerr = {0};
@@ -38,14 +40,36 @@ void ja_parse(ja_batch *b)
             snprintf(l->why, sizeof(l->why), "bytes after the json value on this line");
         }
     }
+    if (b->arena != NULL)
+        (void)json_arena_enter(was);
 }
 
 void ja_release(ja_batch *b)
 {
+    /* In an arena the values go with the reset, unless some did not fit
+     * and went to malloc: then they are freed one by one as usual. */
+    int each = b->arena == NULL || json_arena_spilled(b->arena);
+
     for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->lines[i].v);
+        if (each)
+            json_decref(b->lines[i].v);
         b->lines[i].v = NULL;
     }
+    if (b->arena != NULL)
+        json_arena_reset(b->arena);
+}
+
+void ja_batch_init(ja_batch *b)
+{
+    b->n = 0;
+    b->arena = json_arena_new();
+}
+
+void ja_batch_done(ja_batch *b)
+{
+    ja_release(b);
+    json_arena_free(b->arena);
+    b->arena = NULL;
 }
 
 size_t ja_split(ja_batch *b, const char *buf, size_t len, size_t off,

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "json_arena.h"
+
 #define JA_BATCH 32 /* lines per batch: two batches' trees are in memory */
 
 /* One line of a batch: set by ja_split, then by the worker. */
@@ -31,6 +33,7 @@ typedef struct ja_batch {
     ja_line lines[JA_BATCH];
     size_t n;
     const char *buf; /* borrowed: what the offsets are in */
+    json_arena *arena; /* owned: where the values are, NULL: malloc */
 } ja_batch;
 
 typedef struct json_ahead json_ahead;
@@ -49,7 +52,12 @@ void ja_submit(json_ahead *a, ja_batch *b);
 void ja_wait(json_ahead *a);
 /* Parse b on this thread (what the worker does). */
 void ja_parse(ja_batch *b);
-/* Drop the values b still holds. */
+/* Drop the values b still holds; the caller holds none of their
+ * references after this (they may live in b's arena). */
 void ja_release(ja_batch *b);
+/* Give b an arena of its own when one can be had (ja_batch_done frees it). */
+void ja_batch_init(ja_batch *b);
+/* Release b's values and free its arena. */
+void ja_batch_done(ja_batch *b);
 
 #endif
