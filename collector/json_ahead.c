@@ -21,7 +21,7 @@ struct json_ahead {
 
 void ja_parse(ja_batch *b)
 {
-    json_arena *was = b->arena != NULL ? json_arena_enter(b->arena) : NULL;
+    json_arena *was = json_arena_enter(b->arena); /* NULL: malloc, as before */
 
     for (size_t i = 0; i < b->n; i++) {
         ja_line *l = &b->lines[i];
@@ -40,8 +40,7 @@ void ja_parse(ja_batch *b)
             snprintf(l->why, sizeof(l->why), "bytes after the json value on this line");
         }
     }
-    if (b->arena != NULL)
-        (void)json_arena_enter(was);
+    (void)json_arena_enter(was);
 }
 
 void ja_release(ja_batch *b)
